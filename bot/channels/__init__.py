@@ -1,0 +1,1 @@
+"""Channel adapters: each renders the core's replies for one chat platform."""

@@ -1,0 +1,72 @@
+"""A terminal session: read lines, answer through the core, print plain text.
+
+Works interactively and with piped stdin (it stops at end of input). Lines are read in a
+worker thread so the event loop never blocks. The person at the terminal runs the bot, so
+admin commands (/reload) are allowed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.conversation import Conversation
+from bot.replies import Button, Reply
+from bot.textfmt import visible_text
+
+RULE = "─" * 24
+
+
+def render(reply: Reply) -> tuple[str, list[Button]]:
+    """Plain text of ``reply`` plus the numbered choices offered under it."""
+    blocks: list[str] = []
+    for message in reply.messages:
+        blocks.append(visible_text(message.text).strip())
+    choices = [button for row in reply.last_buttons for button in row]
+    text = f"\n{RULE}\n".join(blocks)
+    if choices:
+        text += "\n\n" + "\n".join(f"  [{n}] {b.label}" for n, b in enumerate(choices, 1))
+    return text, choices
+
+
+async def answer_line(conversation: Conversation, line: str, choices: list[Button]) -> Reply | None:
+    """The reply to one typed line; None for a blank line."""
+    line = line.strip()
+    if not line:
+        return None
+    if line.isdigit():
+        number = int(line)
+        if 1 <= number <= len(choices):
+            return conversation.action(choices[number - 1].action)
+        limit = str(len(choices)) if choices else "0"
+        return Reply.single(
+            conversation.content.ui.texts.console_bad_choice.replace("{max}", limit)
+        )
+    if line.startswith("/"):
+        name = line[1:].split(maxsplit=1)[0] if len(line) > 1 else ""
+        reply = await conversation.command(name.partition("@")[0], is_admin=True)
+        return reply if reply is not None else conversation.unknown_command()
+    return conversation.free_text()
+
+
+async def run_console(
+    conversation: Conversation, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
+    """Run the conversation on a terminal until end of input or Ctrl-C."""
+    interactive = stdin.isatty()
+    text, choices = render(conversation.start())
+    print(text, file=stdout, flush=True)
+    while True:
+        if interactive:
+            print("\n> ", end="", file=stdout, flush=True)
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        reply = await answer_line(conversation, line, choices)
+        if reply is None:
+            continue
+        text, new_choices = render(reply)
+        if new_choices:
+            choices = new_choices
+        print(f"\n{text}", file=stdout, flush=True)

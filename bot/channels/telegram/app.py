@@ -1,0 +1,62 @@
+"""Build the python-telegram-bot Application: settings, services, handlers, lifecycle."""
+
+from __future__ import annotations
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, Defaults
+
+from bot.channels.telegram.context import (
+    CONVERSATION_KEY,
+    SETTINGS_KEY,
+    BotApplication,
+    BotContext,
+)
+from bot.channels.telegram.handlers import HANDLERS, on_error
+from bot.channels.telegram.render import publish_commands
+from bot.config import Settings
+from bot.conversation import Conversation
+
+# Connections beyond the handler concurrency: getUpdates has its own pool, this headroom
+# covers sends made outside handlers (error replies, post_init) so they never wait.
+POOL_HEADROOM = 4
+
+
+def _file_url(api_base_url: str) -> str:
+    """File download base matching a custom API base (``.../bot`` -> ``.../file/bot``)."""
+    if api_base_url.endswith("/bot"):
+        return api_base_url[: -len("bot")] + "file/bot"
+    return api_base_url
+
+
+def build_application(
+    settings: Settings, conversation: Conversation, *, token: str
+) -> BotApplication:
+    """An Application wired with handlers; bounded concurrency with a pool to match."""
+
+    async def post_init(app: Application) -> None:
+        await publish_commands(app.bot, conversation.content)
+
+    context_types = ContextTypes(context=BotContext)
+    app: BotApplication = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.api_base_url)
+        .base_file_url(_file_url(settings.api_base_url))
+        .context_types(context_types)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .concurrent_updates(settings.concurrent_updates)
+        .connection_pool_size(settings.concurrent_updates + POOL_HEADROOM)
+        .post_init(post_init)
+        .build()
+    )
+    app.bot_data[CONVERSATION_KEY] = conversation
+    app.bot_data[SETTINGS_KEY] = settings
+    app.add_handlers(HANDLERS)
+    app.add_error_handler(on_error)
+    return app

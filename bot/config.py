@@ -1,0 +1,59 @@
+"""Typed settings read once from the environment (the contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment. The token stays a SecretStr until used."""
+
+    model_config = SettingsConfigDict(env_prefix="BOT_", extra="ignore", frozen=True)
+
+    token: SecretStr | None = None
+    api_base_url: str = DEFAULT_API_BASE_URL
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+    db: Path = Path("data/bot.db")
+    content_dir: Path = Path("content")
+    timezone: str = "Asia/Shanghai"
+    concurrent_updates: int = Field(default=32, ge=1, le=256)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            try:
+                return frozenset(int(p) for p in parts if p)
+            except ValueError:
+                raise ValueError(
+                    "BOT_ADMIN_IDS must be comma-separated numeric Telegram user ids"
+                ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"BOT_TIMEZONE {value!r} is not a known IANA time zone") from None
+        return value
+
+    def is_admin(self, user_id: int | None) -> bool:
+        """True when the user may run admin commands (/reload, later /broadcast)."""
+        return user_id is not None and user_id in self.admin_ids

@@ -1,0 +1,100 @@
+"""Typed shape of the content files. ``extra="forbid"`` turns a misspelt key into an error."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+# Telegram BotCommand.description is 1-256 characters; menus read best when short.
+CommandDescription = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicModel(_Strict):
+    """One guide section or sub-topic; its id is its command name."""
+
+    button: Label
+    description: CommandDescription
+    messages: list[NonEmpty] = Field(min_length=1, max_length=5)
+    related: list[str] = Field(default_factory=list, max_length=8)
+
+
+class GuideFile(_Strict):
+    """content/guide.yaml: the main menu and the topics, in /help order."""
+
+    menu: list[list[str]] = Field(min_length=1)
+    topics: dict[str, TopicModel] = Field(min_length=1)
+
+
+class UiTexts(_Strict):
+    """Fixed texts of the conversation that are not guide topics."""
+
+    welcome: NonEmpty
+    menu_title: NonEmpty
+    help_header: NonEmpty
+    help_admin_header: NonEmpty
+    unknown_command: NonEmpty
+    free_text: NonEmpty
+    not_admin: NonEmpty
+    reload_ok: NonEmpty
+    reload_failed: NonEmpty
+    stale_button: NonEmpty
+    console_bad_choice: NonEmpty
+    error: NonEmpty
+
+
+class UiButtons(_Strict):
+    """Labels of buttons the code adds by itself."""
+
+    menu: Label
+
+
+class BuiltinCommands(_Strict):
+    """Descriptions of the commands every user has, for /help and setMyCommands."""
+
+    start: CommandDescription
+    help: CommandDescription
+    menu: CommandDescription
+
+
+class AdminCommands(_Strict):
+    """Descriptions of admin-only commands, shown in /help to admins."""
+
+    reload: CommandDescription
+
+
+class UiFile(_Strict):
+    """content/ui.yaml."""
+
+    texts: UiTexts
+    buttons: UiButtons
+    commands: BuiltinCommands
+    admin_commands: AdminCommands
+
+
+class ReviewWindow(_Strict):
+    """Working days after score release during which a review may be requested."""
+
+    min: int = Field(ge=1, le=60)
+    max: int = Field(ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReviewWindow:
+        if self.min > self.max:
+            raise ValueError("min must not be greater than max")
+        return self
+
+
+class SettingsFile(_Strict):
+    """content/settings.yaml: values that change every year, usable as {placeholders}."""
+
+    review_window_workdays: ReviewWindow
+    values: dict[str, str | int] = Field(default_factory=dict)

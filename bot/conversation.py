@@ -1,0 +1,190 @@
+"""The channel-neutral conversation: turn commands, button actions and text into replies.
+
+Every channel (Telegram, console, later WeChat) calls this and renders the :class:`Reply`.
+It imports nothing from any chat library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from bot.content import Content, ContentError, Topic, load_content
+from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Message, Reply, topic_action
+from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
+
+log = logging.getLogger(__name__)
+
+BUTTONS_PER_ROW = 2
+PUBLIC_BUILTINS = ("start", "help", "menu")
+ADMIN_COMMANDS = ("reload",)
+
+
+class ContentStore:
+    """Holds the live content; /reload swaps it only when the new files validate."""
+
+    def __init__(self, directory: Path, content: Content) -> None:
+        self.directory = directory
+        self.current = content
+
+    @classmethod
+    def open(cls, directory: Path) -> ContentStore:
+        """Load ``directory`` or raise :class:`ContentError`."""
+        return cls(directory, load_content(directory))
+
+    async def reload(self) -> Content:
+        """Re-read the files off the event loop; keep the old content if they are invalid."""
+        content = await asyncio.to_thread(load_content, self.directory)
+        self.current = content
+        return content
+
+
+class Conversation:
+    """Answers for every input a user can give, as :class:`Reply` objects."""
+
+    def __init__(self, store: ContentStore) -> None:
+        self.store = store
+
+    @property
+    def content(self) -> Content:
+        """The content live right now (read once per answer, so a reload never tears one)."""
+        return self.store.current
+
+    # -- keyboards -----------------------------------------------------------------------
+
+    def _menu_button(self, content: Content) -> tuple[Button, ...]:
+        return (Button(content.ui.buttons.menu, MENU_ACTION),)
+
+    def _menu_rows(self, content: Content) -> tuple[tuple[Button, ...], ...]:
+        return tuple(
+            tuple(Button(content.topics[t].button, topic_action(t)) for t in row)
+            for row in content.menu
+        )
+
+    def _topic_rows(self, content: Content, topic: Topic) -> tuple[tuple[Button, ...], ...]:
+        related = [Button(content.topics[t].button, topic_action(t)) for t in topic.related]
+        rows = [
+            tuple(related[i : i + BUTTONS_PER_ROW]) for i in range(0, len(related), BUTTONS_PER_ROW)
+        ]
+        return (*rows, self._menu_button(content))
+
+    # -- answers -------------------------------------------------------------------------
+
+    def start(self) -> Reply:
+        """Welcome plus the main menu."""
+        content = self.content
+        return Reply.single(content.ui.texts.welcome, self._menu_rows(content))
+
+    def menu(self) -> Reply:
+        """The main menu on its own."""
+        content = self.content
+        return Reply.single(content.ui.texts.menu_title, self._menu_rows(content))
+
+    def help(self, *, is_admin: bool = False) -> Reply:
+        """Every command with its description; admin commands only for admins."""
+        content = self.content
+        lines = [content.ui.texts.help_header.rstrip(), ""]
+        described = {name: getattr(content.ui.commands, name) for name in PUBLIC_BUILTINS}
+        described |= {t.id: t.description for t in content.topics.values()}
+        lines += [f"/{name} — {escape(text)}" for name, text in described.items()]
+        if is_admin:
+            lines += ["", content.ui.texts.help_admin_header.rstrip()]
+            lines += [
+                f"/{name} — {escape(getattr(content.ui.admin_commands, name))}"
+                for name in ADMIN_COMMANDS
+            ]
+        parts = split_text("\n".join(lines))
+        last = len(parts) - 1
+        return Reply(
+            tuple(
+                Message(part, self._menu_rows(content) if i == last else ())
+                for i, part in enumerate(parts)
+            )
+        )
+
+    def topic(self, topic_id: str) -> Reply | None:
+        """A guide topic with related buttons and a way back; None when it does not exist."""
+        content = self.content
+        topic = content.topics.get(topic_id)
+        if topic is None:
+            return None
+        last = len(topic.messages) - 1
+        return Reply(
+            tuple(
+                Message(text, self._topic_rows(content, topic) if i == last else ())
+                for i, text in enumerate(topic.messages)
+            )
+        )
+
+    def unknown_command(self) -> Reply:
+        """Polite answer to a command the bot does not have, with the menu."""
+        content = self.content
+        return Reply.single(content.ui.texts.unknown_command, self._menu_rows(content))
+
+    def free_text(self) -> Reply:
+        """Answer to plain text in a private chat."""
+        content = self.content
+        return Reply.single(content.ui.texts.free_text, self._menu_rows(content))
+
+    def error(self) -> Reply:
+        """Apology after an internal error, with the menu so the user is never stuck."""
+        content = self.content
+        return Reply.single(content.ui.texts.error, self._menu_rows(content))
+
+    def action(self, action: str) -> Reply:
+        """Answer a button tap; outdated buttons get the current menu."""
+        if action == MENU_ACTION:
+            return self.menu()
+        if action.startswith(TOPIC_ACTION_PREFIX):
+            reply = self.topic(action.removeprefix(TOPIC_ACTION_PREFIX))
+            if reply is not None:
+                return reply
+        content = self.content
+        return Reply.single(content.ui.texts.stale_button, self._menu_rows(content))
+
+    def is_command(self, name: str) -> bool:
+        """True when ``name`` is a command this bot answers (topic, built-in or admin)."""
+        return name in PUBLIC_BUILTINS or name in ADMIN_COMMANDS or name in self.content.topics
+
+    async def command(self, name: str, *, is_admin: bool) -> Reply | None:
+        """Answer ``/name``; None when there is no such command."""
+        name = name.lower()
+        if name == "start":
+            return self.start()
+        if name == "help":
+            return self.help(is_admin=is_admin)
+        if name == "menu":
+            return self.menu()
+        if name == "reload":
+            return await self.reload(is_admin=is_admin)
+        return self.topic(name)
+
+    async def reload(self, *, is_admin: bool) -> Reply:
+        """Admin only: re-read content; a bad file is reported and the old content stays."""
+        if not is_admin:
+            return Reply.single(self.content.ui.texts.not_admin)
+        old = self.content
+        try:
+            new = await self.store.reload()
+        except ContentError as exc:
+            log.warning("reload rejected: %d problem(s)", len(exc.problems))
+            return Reply.single(_reload_failed_text(old, [str(p) for p in exc.problems]))
+        log.info("content reloaded: %d topics", len(new.topics))
+        return Reply.single(new.ui.texts.reload_ok.replace("{topics}", str(len(new.topics))))
+
+
+def _reload_failed_text(content: Content, problems: list[str]) -> str:
+    """The reload_failed text with as many problem lines as fit in one message."""
+    template = content.ui.texts.reload_failed
+    shown: list[str] = []
+    for index, line in enumerate(problems):
+        rest = len(problems) - index - 1
+        candidate = [*shown, line] + ([f"… (+{rest})"] if rest else [])
+        text = template.replace("{errors}", f"<code>{escape(chr(10).join(candidate))}</code>")
+        if utf16_len(text) > TELEGRAM_TEXT_LIMIT:
+            break
+        shown.append(line)
+    hidden = len(problems) - len(shown)
+    block = "\n".join(shown + ([f"… (+{hidden})"] if hidden else []))
+    return template.replace("{errors}", f"<code>{escape(block)}</code>")

@@ -1,0 +1,50 @@
+"""Channel-neutral replies: what the core answers, before any channel renders it.
+
+A button carries an *action* string. Telegram uses it verbatim as callback data (so actions
+stay under 64 bytes); the console shows numbered choices and feeds the action back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MENU_ACTION = "m"
+TOPIC_ACTION_PREFIX = "t:"
+
+
+@dataclass(frozen=True)
+class Button:
+    """One tappable choice."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message in Telegram HTML, with optional rows of buttons under it."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says in answer to one input: one or more messages, in order."""
+
+    messages: tuple[Message, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def single(cls, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
+        """A reply of one message."""
+        return cls((Message(text, buttons),))
+
+    @property
+    def last_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """Buttons of the last message (the ones a user can act on next)."""
+        return self.messages[-1].buttons if self.messages else ()
+
+
+def topic_action(topic_id: str) -> str:
+    """Action (and Telegram callback data) of a button that opens ``topic_id``."""
+    return f"{TOPIC_ACTION_PREFIX}{topic_id}"
