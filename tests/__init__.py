@@ -1,0 +1,1 @@
+"""Tests for the exam score bot."""

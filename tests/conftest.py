@@ -1,0 +1,27 @@
+"""Shared fixtures: the real content folder, a writable copy of it, a conversation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.conversation import ContentStore, Conversation
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIR = ROOT / "content"
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped content folder."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
+
+
+@pytest.fixture
+def conversation(content_copy: Path) -> Conversation:
+    """A conversation over a private copy of the shipped content (safe to reload)."""
+    return Conversation(ContentStore.open(content_copy))
