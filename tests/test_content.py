@@ -129,7 +129,8 @@ def test_orphan_topic_is_reported(content_copy: Path) -> None:
     guide = content_copy / "guide.yaml"
     guide.write_text(
         guide.read_text(encoding="utf-8")
-        + "\n  orphan:\n    button: 孤儿\n    description: 没人能点到\n    messages: [孤立的主题]\n",
+        + "\n  orphan:\n    button: 孤儿\n    description: 没人能点到\n"
+        + "    messages: [孤立的主题]\n",
         encoding="utf-8",
     )
     problems = problems_for(content_copy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
+from telegram.request import BaseRequest
 
 from bot.channels.telegram.context import (
     CONVERSATION_KEY,
@@ -30,15 +31,24 @@ def _file_url(api_base_url: str) -> str:
 
 
 def build_application(
-    settings: Settings, conversation: Conversation, *, token: str
+    settings: Settings,
+    conversation: Conversation,
+    *,
+    token: str,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
 ) -> BotApplication:
-    """An Application wired with handlers; bounded concurrency with a pool to match."""
+    """An Application wired with handlers; bounded concurrency with a pool to match.
+
+    ``request`` / ``get_updates_request`` replace the HTTP transport (tests pass an
+    in-process stand-in, so no socket is ever opened).
+    """
 
     async def post_init(app: Application) -> None:
         await publish_commands(app.bot, conversation.content)
 
     context_types = ContextTypes(context=BotContext)
-    app: BotApplication = (
+    builder = (
         Application.builder()
         .token(token)
         .base_url(settings.api_base_url)
@@ -51,10 +61,15 @@ def build_application(
             )
         )
         .concurrent_updates(settings.concurrent_updates)
-        .connection_pool_size(settings.concurrent_updates + POOL_HEADROOM)
         .post_init(post_init)
-        .build()
     )
+    if request is None:
+        builder = builder.connection_pool_size(settings.concurrent_updates + POOL_HEADROOM)
+    else:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app: BotApplication = builder.build()
     app.bot_data[CONVERSATION_KEY] = conversation
     app.bot_data[SETTINGS_KEY] = settings
     app.add_handlers(HANDLERS)
