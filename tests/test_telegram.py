@@ -1,0 +1,263 @@
+"""Telegram handlers: real Updates through the real Application, answered in-process.
+
+The FakeRequest transport answers from the stand-in's FakeBotAPI without any socket, so
+these tests see exactly what the bot would send to Telegram: method, text, buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.channels.telegram import build_application
+from bot.channels.telegram.context import BotApplication
+from bot.config import Settings
+from bot.content import REQUIRED_TOPICS
+from bot.conversation import ContentStore, Conversation
+from tests.standin import FakeBotAPI, FakeRequest
+
+ADMIN = 900
+USER = 1001
+GROUP = -100777
+
+
+class Harness:
+    """An initialised Application plus the stand-in that records what it sends."""
+
+    def __init__(self, app: BotApplication, api: FakeBotAPI) -> None:
+        self.app = app
+        self.api = api
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+    async def command(self, text: str, user: int = USER, **kwargs: Any) -> None:
+        await self.feed(self.api.push_command(text, user, **kwargs))
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [c.params for c in self.api.calls_of(method) if c.ok]
+
+
+def buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, callback data) of every inline button in a sent message."""
+    markup = params.get("reply_markup") or {}
+    return [
+        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
+    ]
+
+
+@pytest.fixture
+async def tg(content_copy: Path) -> AsyncIterator[Harness]:
+    api = FakeBotAPI()
+    settings = Settings(token="123456:TEST", admin_ids=str(ADMIN), content_dir=content_copy)
+    conversation = Conversation(ContentStore.open(content_copy))
+    app = build_application(
+        settings,
+        conversation,
+        token="123456:TEST",
+        request=FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+    )
+    await app.initialize()
+    try:
+        yield Harness(app, api)
+    finally:
+        await app.shutdown()
+
+
+async def test_start_shows_welcome_and_menu(tg: Harness) -> None:
+    await tg.command("/start")
+    (sent,) = tg.sent()
+    assert int(sent["chat_id"]) == USER
+    assert sent["parse_mode"] == "HTML"
+    assert "不是官方渠道" in sent["text"]
+    labels = buttons(sent)
+    assert ("🏛 谁发布成绩", "t:authority") in labels
+    assert ("🔍 查询四步走", "t:steps") in labels
+    assert [data for _, data in labels] == [
+        "t:authority", "t:prepare", "t:steps", "t:links", "t:problems", "t:after", "t:tracking",
+    ]  # fmt: skip
+
+
+async def test_help_lists_every_command(tg: Harness) -> None:
+    await tg.command("/help")
+    text = tg.sent()[0]["text"]
+    for name in ("start", "help", "menu", *REQUIRED_TOPICS):
+        assert f"/{name} — " in text
+    assert "/reload" not in text
+
+
+async def test_help_for_admin_lists_reload(tg: Harness) -> None:
+    await tg.command("/help", user=ADMIN)
+    assert "/reload — " in tg.sent()[0]["text"]
+
+
+@pytest.mark.parametrize("topic", REQUIRED_TOPICS)
+async def test_every_topic_command_answers_with_related_and_menu(tg: Harness, topic: str) -> None:
+    await tg.command(f"/{topic}")
+    sent = tg.sent()
+    assert sent, f"/{topic} sent nothing"
+    topic_content = tg.app.bot_data["conversation"].content.topics[topic]
+    assert [p["text"] for p in sent] == list(topic_content.messages)
+    labels = buttons(sent[-1])
+    assert labels[-1] == ("🏠 返回主菜单", "m")
+    assert [data for _, data in labels[:-1]] == [f"t:{t}" for t in topic_content.related]
+    for params in sent:
+        assert len(params["text"]) <= 4096
+        assert all(len(data.encode()) <= 64 for _, data in buttons(params))
+
+
+async def test_steps_has_the_four_steps_and_screenshot_advice(tg: Harness) -> None:
+    await tg.command("/steps")
+    text = tg.sent()[0]["text"]
+    for step in (
+        "1. 访问官方网站",
+        "2. 找到“成绩查询”入口",
+        "3. 选择考试项目并登录",
+        "4. 查看并核实成绩",
+    ):
+        assert step in text
+    assert "截图" in text
+
+
+async def test_authority_says_province_not_city(tg: Harness) -> None:
+    await tg.command("/authority")
+    text = tg.sent()[0]["text"]
+    assert "山西省" in text and "不是" in text and "阳泉" in text
+
+
+async def test_button_tap_edits_the_message_in_place(tg: Harness) -> None:
+    await tg.command("/start")
+    menu_id = tg.api.calls_of("sendMessage")[0].response["message_id"]
+    await tg.feed(tg.api.push_callback("t:problems", USER, menu_id))
+    assert len(tg.sent("answerCallbackQuery")) == 1
+    (edit,) = tg.sent("editMessageText")
+    assert int(edit["message_id"]) == menu_id
+    assert "遇到问题" in edit["text"]
+    assert [d for _, d in buttons(edit)] == ["t:site_slow", "t:lost_ticket", "t:no_result", "m"]
+    # Back to the menu from there.
+    await tg.feed(tg.api.push_callback("m", USER, menu_id))
+    assert "主菜单" in tg.sent("editMessageText")[-1]["text"]
+    assert len(tg.sent()) == 1  # still only the /start message: taps edit, never spam
+
+
+async def test_same_button_twice_is_not_an_error(tg: Harness) -> None:
+    await tg.command("/start")
+    menu_id = tg.api.calls_of("sendMessage")[0].response["message_id"]
+    for _ in range(2):
+        await tg.feed(tg.api.push_callback("t:steps", USER, menu_id))
+    assert len(tg.sent("answerCallbackQuery")) == 2
+    assert len(tg.sent("editMessageText")) == 1  # the second edit is "not modified"
+    assert all("出了点问题" not in t for t in tg.api.sent_texts())
+
+
+async def test_stale_button_gets_current_menu(tg: Harness) -> None:
+    await tg.command("/start")
+    menu_id = tg.api.calls_of("sendMessage")[0].response["message_id"]
+    await tg.feed(tg.api.push_callback("t:removed_topic", USER, menu_id))
+    edit = tg.sent("editMessageText")[-1]
+    assert "按钮已过期" in edit["text"]
+    assert ("🏠 返回主菜单", "m") not in buttons(edit)
+    assert ("🏛 谁发布成绩", "t:authority") in buttons(edit)
+
+
+async def test_unknown_command_in_private_gets_polite_answer_and_menu(tg: Harness) -> None:
+    await tg.command("/weather")
+    (sent,) = tg.sent()
+    assert "没有这个命令" in sent["text"]
+    assert ("🔍 查询四步走", "t:steps") in buttons(sent)
+
+
+async def test_free_text_in_private_gets_menu(tg: Harness) -> None:
+    await tg.feed(tg.api.push_text("准考证号忘了怎么办", USER))
+    (sent,) = tg.sent()
+    assert "/menu" in sent["text"]
+    assert buttons(sent)
+
+
+async def test_group_command_with_suffix_is_answered_as_reply(tg: Harness) -> None:
+    await tg.command("/steps", chat_id=GROUP, chat_type="supergroup", username_suffix=True)
+    (sent,) = tg.sent()
+    assert int(sent["chat_id"]) == GROUP
+    assert "成绩查询四步走" in sent["text"]
+    assert sent["reply_parameters"]["message_id"] > 0
+
+
+async def test_group_stays_silent_on_chatter_and_other_bots(tg: Harness) -> None:
+    await tg.feed(
+        tg.api.push_text("大家好，今天查成绩了吗", USER, chat_id=GROUP, chat_type="group")
+    )
+    await tg.command("/start", chat_id=GROUP, chat_type="group", username_suffix="other_bot")
+    await tg.command("/weather", chat_id=GROUP, chat_type="group")
+    assert tg.sent() == []
+
+
+async def test_group_unknown_command_addressed_to_us_is_answered(tg: Harness) -> None:
+    await tg.command("/weather", chat_id=GROUP, chat_type="group", username_suffix=True)
+    assert "没有这个命令" in tg.sent()[0]["text"]
+
+
+async def test_reload_refused_for_non_admin(tg: Harness, content_copy: Path) -> None:
+    (content_copy / "guide.yaml").write_text("broken: [\n", encoding="utf-8")
+    await tg.command("/reload")
+    assert "仅限管理员" in tg.sent()[0]["text"]
+    assert tg.sent("setMyCommands") == []
+
+
+async def test_reload_by_admin_applies_good_content(tg: Harness, content_copy: Path) -> None:
+    guide = content_copy / "guide.yaml"
+    guide.write_text(
+        guide.read_text(encoding="utf-8").replace("成绩查询四步走", "查分四步"), "utf-8"
+    )
+    await tg.command("/reload", user=ADMIN)
+    assert "已重新加载" in tg.sent()[-1]["text"]
+    assert len(tg.sent("setMyCommands")) == 1
+    await tg.command("/steps")
+    assert "查分四步" in tg.sent()[-1]["text"]
+
+
+async def test_reload_by_admin_rejects_bad_content_and_keeps_old(
+    tg: Harness, content_copy: Path
+) -> None:
+    guide = content_copy / "guide.yaml"
+    guide.write_text(
+        guide.read_text(encoding="utf-8").replace("[links, steps, prepare]", "[x]"), "utf-8"
+    )
+    await tg.command("/reload", user=ADMIN)
+    text = tg.sent()[-1]["text"]
+    assert "重新加载失败" in text
+    assert "guide.yaml:" in text
+    assert "related topic 'x' does not exist" in text
+    assert tg.sent("setMyCommands") == []
+    await tg.command("/authority")
+    assert "成绩由谁发布" in tg.sent()[-1]["text"]
+
+
+async def test_post_init_sets_chinese_command_menu(tg: Harness) -> None:
+    assert tg.app.post_init is not None
+    await tg.app.post_init(tg.app)
+    (params,) = tg.sent("setMyCommands")
+    commands = {c["command"]: c["description"] for c in params["commands"]}
+    assert set(REQUIRED_TOPICS) | {"start", "help", "menu"} == set(commands)
+    assert "reload" not in commands
+    assert commands["steps"] == "成绩查询四步走：官网、入口、登录、核实"
+
+
+async def test_handler_error_is_logged_and_user_told(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    conversation = tg.app.bot_data["conversation"]
+
+    def boom() -> None:
+        raise RuntimeError("kaboom 123456:TEST")
+
+    monkeypatch.setattr(conversation, "menu", boom)
+    await tg.command("/menu")
+    (sent,) = tg.sent()
+    assert "出了点问题" in sent["text"]
+    assert "kaboom" not in sent["text"]
+    assert any("kaboom" in (r.exc_text or str(r.exc_info)) for r in caplog.records)
