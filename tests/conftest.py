@@ -13,6 +13,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
 
 
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt into PTB's timedelta durations (RetryAfter.retry_after), as the bot will.
+
+    Without it PTB warns on every 429, and warnings are errors in this suite.
+    """
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped content folder."""

@@ -1,0 +1,1179 @@
+"""Local stand-in for the Telegram Bot API, for tests, load tests and benchmarks.
+
+The module has one transport-independent core and two transports on top of it:
+
+* :class:`FakeBotAPI` holds all state: the bot identity, the queue of incoming updates, the
+  messages the bot has sent, and the list of every call the bot made (:attr:`FakeBotAPI.calls`).
+  Tests push updates with :meth:`FakeBotAPI.push_command`, :meth:`FakeBotAPI.push_text`,
+  :meth:`FakeBotAPI.push_callback` or :meth:`FakeBotAPI.push_update`, then assert on the
+  recorded calls with :meth:`FakeBotAPI.sent_texts`, :meth:`FakeBotAPI.calls_of`,
+  :meth:`FakeBotAPI.wait_for` and :meth:`FakeBotAPI.wait_calls`.
+* :class:`StandinServer` serves a :class:`FakeBotAPI` over HTTP on ``127.0.0.1`` (free port),
+  so a bot running in another process can use it via ``BOT_API_BASE_URL=server.base_url``.
+* :class:`FakeRequest` is a ``telegram.request.BaseRequest`` that calls a :class:`FakeBotAPI`
+  in-process without sockets, for fast unit tests of handlers::
+
+      api = FakeBotAPI()
+      app = (
+          Application.builder()
+          .token("123456:TEST")
+          .request(FakeRequest(api))
+          .get_updates_request(FakeRequest(api))
+          .build()
+      )
+
+Simulation knobs for load work: ``latency`` (seconds added before answering every request
+except ``getUpdates``; requests overlap), :meth:`FakeBotAPI.fail_chat` (make requests into one
+chat fail, e.g. 403 "bot was blocked by the user"), and ``flood_limits`` (HTTP 429 with
+``retry_after`` above 30 messages per second overall or 20 messages per minute into one group).
+
+Realistic checks the real API also makes (so bugs show up here, not in production): empty or
+over-long texts, invalid HTML with ``parse_mode="HTML"``, callback data over 64 bytes, invalid
+command names in ``setMyCommands``, and "message is not modified" on identical edits.
+
+The knobs are plain attributes (``api.latency = 0.5``) and may change mid-test. Not covered:
+MarkdownV2 validation, entities in returned messages, webhooks, file downloads.
+
+python-telegram-bot 22 emits a ``PTBDeprecationWarning`` whenever it builds a ``RetryAfter``
+unless ``PTB_TIMEDELTA=1`` is set; with ``filterwarnings = error`` a test that provokes a 429
+must set that variable (``monkeypatch.setenv("PTB_TIMEDELTA", "1")``).
+
+All methods must be called from the event loop that runs the transports; nothing here is
+thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import copy
+import inspect
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram.error import TimedOut
+from telegram.request import BaseRequest, RequestData
+
+__all__ = [
+    "BOT_ID",
+    "BOT_INFO",
+    "BOT_USERNAME",
+    "BotAPIError",
+    "Call",
+    "FakeBotAPI",
+    "FakeRequest",
+    "StandinServer",
+    "UploadedFile",
+    "decode_params",
+    "html_to_plain",
+    "make_user",
+]
+
+BOT_ID = 424242
+BOT_USERNAME = "exam_test_bot"
+BOT_INFO: dict[str, Any] = {
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "ExamBot",
+    "username": BOT_USERNAME,
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+USER_FIRST_NAME = "考生"
+USER_LANGUAGE = "zh-hans"
+GROUP_TITLE = "考生交流群"
+
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_CALLBACK_DATA_BYTES = 64
+FLOOD_MAX_PER_SECOND = 30
+FLOOD_MAX_PER_GROUP_MINUTE = 20
+
+# Methods that deliver a message and therefore count against the flood limits.
+_MESSAGE_METHODS_EXTRA = frozenset({"copyMessage", "copyMessages", "forwardMessage"})
+_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+_COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_CHAT_ID_RE = re.compile(r"^-?\d+$")
+
+Handler = Callable[[dict[str, Any]], Any]
+"""A method implementation: takes decoded params, returns the ``result`` (or an awaitable of
+it), or raises :class:`BotAPIError`."""
+
+
+# --------------------------------------------------------------------------- data types
+
+
+@dataclass
+class Call:
+    """One request the bot made to the stand-in.
+
+    ``params`` are decoded with :func:`decode_params`; uploaded files are
+    :class:`UploadedFile`. ``at`` is the monotonic time at which the stand-in processed the
+    request (after the simulated latency; for ``getUpdates``: when the request arrived).
+    ``status`` is the HTTP status of the answer (0 while a long poll is still pending) and
+    ``response`` the ``result`` on success or the whole error body on failure.
+    """
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    token: str | None = None
+    status: int = 0
+    response: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the stand-in answered this call successfully."""
+        return self.status == 200
+
+    @property
+    def chat_id(self) -> int | str | None:
+        """The ``chat_id`` param as an int (or the raw string for ``@username`` targets)."""
+        return _parse_chat_id(self.params.get("chat_id"))
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file uploaded with multipart/form-data (e.g. the ``document`` of sendDocument)."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        """Size of the uploaded content in bytes."""
+        return len(self.data)
+
+
+class BotAPIError(Exception):
+    """Raised by a method implementation to produce a Bot API error response."""
+
+    def __init__(
+        self, error_code: int, description: str, parameters: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
+        self.parameters = parameters
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body Telegram answers with for this error."""
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.error_code,
+            "description": self.description,
+        }
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+@dataclass
+class _Failure:
+    error_code: int
+    description: str
+    retry_after: int | None
+    remaining: int | None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def decode_params(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Decode request params: strings holding a JSON object/array become dict/list.
+
+    Everything else (plain strings such as ``"42"`` or ``"hello"``, numbers from JSON bodies,
+    uploaded files) is kept as it is.
+    """
+    decoded: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict | list):
+                value = parsed
+        decoded[key] = value
+    return decoded
+
+
+def make_user(
+    user_id: int, *, first_name: str = USER_FIRST_NAME, language_code: str = USER_LANGUAGE
+) -> dict[str, Any]:
+    """A realistic (non-bot) Telegram ``User`` dict."""
+    return {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": first_name,
+        "language_code": language_code,
+    }
+
+
+def _parse_chat_id(value: Any) -> int | str | None:
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if _CHAT_ID_RE.match(text) else text
+
+
+def _as_int(value: Any, default: int | None = None) -> int | None:
+    if value is None or value == "":
+        return default
+    return int(value)
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "true", "True", "1")
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+_ALLOWED_HTML_TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
+        "code",
+        "pre",
+        "blockquote",
+    }
+)
+_HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_HTML_TOKEN_RE = re.compile(
+    r"<(?P<close>/?)(?P<name>[A-Za-z][A-Za-z0-9-]*)?(?P<rest>[^<>]*)(?P<end>>)?"
+    r"|&(?P<entity>#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+);"
+)
+
+
+def html_to_plain(text: str) -> str:
+    """Validate Bot API HTML markup the way Telegram does and return the plain text.
+
+    Raises :class:`BotAPIError` (400 "can't parse entities") for unsupported or unbalanced
+    tags and for a bare ``<``. Like Telegram, an ``&`` that does not start a known entity is
+    kept as a literal character.
+    """
+    out: list[str] = []
+    stack: list[str] = []
+    pos = 0
+
+    def fail(reason: str) -> BotAPIError:
+        return BotAPIError(400, f"Bad Request: can't parse entities: {reason}")
+
+    for match in _HTML_TOKEN_RE.finditer(text):
+        out.append(text[pos : match.start()])
+        pos = match.end()
+        offset = len(text[: match.start()].encode())
+        entity = match.group("entity")
+        if entity is not None:
+            if entity.startswith("#x"):
+                out.append(chr(int(entity[2:], 16)))
+            elif entity.startswith("#"):
+                out.append(chr(int(entity[1:])))
+            else:
+                out.append(_HTML_ENTITIES.get(entity.lower(), match.group(0)))
+            continue
+        name = (match.group("name") or "").lower()
+        if not name:
+            raise fail(f"Empty tag name at byte offset {offset}")
+        if match.group("end") is None:
+            raise fail(f"Unclosed start tag at byte offset {offset}")
+        if match.group("close"):
+            if not stack:
+                raise fail(f"Unexpected end tag at byte offset {offset}")
+            if stack[-1] != name:
+                raise fail(
+                    f'Unmatched end tag at byte offset {offset}, expected "</{stack[-1]}>", '
+                    f'found "</{name}>"'
+                )
+            stack.pop()
+        else:
+            if name not in _ALLOWED_HTML_TAGS:
+                raise fail(f'Unsupported start tag "{name}" at byte offset {offset}')
+            stack.append(name)
+    out.append(text[pos:])
+    if stack:
+        raise fail(f'Can\'t find end tag corresponding to start tag "{stack[-1]}"')
+    return "".join(out)
+
+
+def _render(text: Any, parse_mode: Any, *, limit: int, what: str, required: bool) -> str | None:
+    """Validate a text/caption param; return the text as the client would see it."""
+    if text is None or text == "":
+        if required:
+            raise BotAPIError(400, f"Bad Request: {what} is empty")
+        return None
+    text = str(text)
+    plain = html_to_plain(text) if str(parse_mode).upper() == "HTML" else text
+    if required and not plain.strip():
+        raise BotAPIError(400, f"Bad Request: {what} is empty")
+    if _utf16_len(plain) > limit:
+        too_long = (
+            "message is too long" if what == "message text" else "message caption is too long"
+        )
+        raise BotAPIError(400, f"Bad Request: {too_long}")
+    return plain
+
+
+def _inline_markup(markup: Any) -> dict[str, Any] | None:
+    """Validate a reply_markup param; return it if Telegram would echo it in the Message.
+
+    Only inline keyboards are part of a Message; reply keyboards are accepted but not echoed.
+    """
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    for row in markup["inline_keyboard"]:
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA_BYTES:
+                raise BotAPIError(400, "Bad Request: BUTTON_DATA_INVALID")
+    return markup
+
+
+# --------------------------------------------------------------------------- core
+
+
+class FakeBotAPI:
+    """Transport-independent state and behaviour of the stand-in Bot API.
+
+    Args:
+        latency: seconds to wait before answering each request except ``getUpdates``
+            (``asyncio.sleep``, so concurrent requests overlap).
+        flood_limits: answer 429 with ``parameters.retry_after`` when the bot sends more than
+            30 messages within one second overall, or more than 20 within one minute into a
+            single group chat (negative chat id).
+        clock: monotonic clock used for ``Call.at`` and the flood windows (injectable for
+            tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        flood_limits: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.latency = latency
+        self.flood_limits = flood_limits
+        self.clock = clock
+        self.bot_info: dict[str, Any] = dict(BOT_INFO)
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        """Updates not yet confirmed by a getUpdates offset (oldest first)."""
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        """Known messages by (chat_id, message_id): sent by the bot or pushed as updates."""
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """Bot commands by (JSON of scope, language_code)."""
+        self.in_flight = 0
+        """Requests (other than getUpdates) currently being answered."""
+        self.max_in_flight = 0
+        """Highest value ``in_flight`` reached: how concurrently the bot talks to the API."""
+        self.pollers_released = False
+
+        self._next_update_id = 1
+        self._next_callback_id = 1
+        self._next_file_id = 1
+        self._last_message_id: dict[int, int] = collections.defaultdict(int)
+        self._failures: dict[int | str, _Failure] = {}
+        self._send_times: collections.deque[float] = collections.deque()
+        self._group_send_times: dict[int, collections.deque[float]] = {}
+        self._update_waiters: set[asyncio.Future[None]] = set()
+        self._call_waiters: set[asyncio.Future[None]] = set()
+        self._handlers: dict[str, tuple[str, Handler]] = {}
+        for name, handler in {
+            "getMe": lambda p: self.bot_info,
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "copyMessage": self._copy_message,
+            "sendDocument": self._send_document,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "answerCallbackQuery": lambda p: True,
+            "sendChatAction": lambda p: True,
+            "setMyDescription": lambda p: True,
+            "setMyShortDescription": lambda p: True,
+            "setChatMenuButton": lambda p: True,
+            "close": lambda p: True,
+            "logOut": lambda p: True,
+        }.items():
+            self.set_handler(name, handler)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def set_handler(self, method: str, handler: Handler) -> None:
+        """Answer ``method`` (case-insensitive, like Telegram) with ``handler``.
+
+        Use this to add methods the stand-in does not know yet or to override one in a test.
+        """
+        self._handlers[method.lower()] = (method, handler)
+
+    async def handle(
+        self, method: str, params: Mapping[str, Any], *, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API request; return ``(http_status, json_body)``.
+
+        This is the single entry point both transports use. Unknown methods get 404.
+        """
+        entry = self._handlers.get(method.lower())
+        name = entry[0] if entry else method
+        decoded = decode_params(params)
+        long_poll = name == "getUpdates"
+        if not long_poll:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if not long_poll and self.latency > 0:
+                await asyncio.sleep(self.latency)
+            call = Call(method=name, params=decoded, at=self.clock(), token=token)
+            self.calls.append(call)
+            if long_poll:
+                self._notify_calls()
+            try:
+                if entry is None:
+                    raise BotAPIError(404, "Not Found: method not found")
+                self._check_failures(decoded)
+                self._check_flood(name, decoded)
+                result = entry[1](decoded)
+                if inspect.isawaitable(result):
+                    result = await result
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                # Malformed params (e.g. a non-numeric message_id): Telegram answers 400 too.
+                error = BotAPIError(400, f"Bad Request: invalid parameters: {exc!r}")
+                call.status, body = error.error_code, error.to_body()
+                call.response = body
+            except BotAPIError as exc:
+                call.status, body = exc.error_code, exc.to_body()
+                call.response = body
+            else:
+                result = copy.deepcopy(result)
+                call.status, body = 200, {"ok": True, "result": result}
+                call.response = result
+            self._notify_calls()
+            return call.status, body
+        finally:
+            if not long_poll:
+                self.in_flight -= 1
+
+    # ------------------------------------------------------------------ failure injection
+
+    def fail_chat(
+        self,
+        chat_id: int | str,
+        error_code: int = 403,
+        description: str = "Forbidden: bot was blocked by the user",
+        *,
+        times: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Make every request whose ``chat_id`` is ``chat_id`` fail with this error.
+
+        ``times`` limits the failure to the next N such requests (None: until
+        :meth:`unfail_chat`). ``retry_after`` adds ``parameters.retry_after`` (for 429s).
+        Typical: ``fail_chat(5, 400, "Bad Request: chat not found")``.
+        """
+        key = _parse_chat_id(chat_id)
+        if key is None:
+            raise ValueError("chat_id is required")
+        self._failures[key] = _Failure(error_code, description, retry_after, times)
+
+    def unfail_chat(self, chat_id: int | str) -> None:
+        """Undo :meth:`fail_chat` for ``chat_id``."""
+        key = _parse_chat_id(chat_id)
+        if key is not None:
+            self._failures.pop(key, None)
+
+    def _check_failures(self, params: dict[str, Any]) -> None:
+        key = _parse_chat_id(params.get("chat_id"))
+        if key is None or key not in self._failures:
+            return
+        failure = self._failures[key]
+        if failure.remaining is not None:
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                del self._failures[key]
+        parameters = {"retry_after": failure.retry_after} if failure.retry_after else None
+        raise BotAPIError(failure.error_code, failure.description, parameters)
+
+    # ------------------------------------------------------------------ flood limits
+
+    @staticmethod
+    def is_message_method(method: str) -> bool:
+        """Whether ``method`` delivers a message (counts against the flood limits)."""
+        return (
+            method.startswith("send") and method != "sendChatAction"
+        ) or method in _MESSAGE_METHODS_EXTRA
+
+    def _check_flood(self, method: str, params: dict[str, Any]) -> None:
+        if not self.flood_limits or not self.is_message_method(method):
+            return
+        now = self.clock()
+        overall = self._send_times
+        while overall and overall[0] <= now - 1.0:
+            overall.popleft()
+        if len(overall) >= FLOOD_MAX_PER_SECOND:
+            raise self._flood_error(overall[0] + 1.0 - now)
+        chat_id = _parse_chat_id(params.get("chat_id"))
+        if isinstance(chat_id, int) and chat_id < 0:
+            group = self._group_send_times.setdefault(chat_id, collections.deque())
+            while group and group[0] <= now - 60.0:
+                group.popleft()
+            if len(group) >= FLOOD_MAX_PER_GROUP_MINUTE:
+                raise self._flood_error(group[0] + 60.0 - now)
+            group.append(now)
+        overall.append(now)
+
+    @staticmethod
+    def _flood_error(wait: float) -> BotAPIError:
+        retry_after = max(1, math.ceil(wait))
+        return BotAPIError(
+            429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+        )
+
+    # ------------------------------------------------------------------ assertions helpers
+
+    def calls_of(self, method: str) -> list[Call]:
+        """All recorded calls of ``method`` (case-insensitive), oldest first."""
+        wanted = method.lower()
+        return [c for c in self.calls if c.method.lower() == wanted]
+
+    def sent_texts(
+        self, chat_id: int | str | None = None, *, include_failed: bool = False
+    ) -> list[str]:
+        """Texts of sendMessage calls (optionally only into ``chat_id``), oldest first.
+
+        Only successfully answered calls count unless ``include_failed`` is true. The texts are
+        the raw ``text`` params (markup included).
+        """
+        target = _parse_chat_id(chat_id)
+        return [
+            str(c.params.get("text"))
+            for c in self.calls
+            if c.method == "sendMessage"
+            and (target is None or c.chat_id == target)
+            and (include_failed or c.ok)
+        ]
+
+    def clear_calls(self) -> None:
+        """Forget the recorded calls (state such as messages and updates is kept)."""
+        self.calls.clear()
+
+    async def wait_for(
+        self,
+        predicate: Callable[[list[Call]], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - part of the helper's contract
+    ) -> list[Call]:
+        """Wait until ``predicate(self.calls)`` is true; return ``self.calls``.
+
+        The predicate is re-evaluated whenever a call is recorded or answered. Raises
+        ``TimeoutError`` listing the recorded methods if it does not hold within ``timeout``.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                while not predicate(self.calls):
+                    waiter: asyncio.Future[None] = loop.create_future()
+                    self._call_waiters.add(waiter)
+                    try:
+                        await waiter
+                    finally:
+                        self._call_waiters.discard(waiter)
+        except TimeoutError:
+            raise TimeoutError(
+                f"condition not met within {timeout}s; {self.describe_calls()}"
+            ) from None
+        return self.calls
+
+    async def wait_calls(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 10.0,  # noqa: ASYNC109 - part of the helper's contract
+    ) -> list[Call]:
+        """Wait until at least ``count`` calls of ``method`` were recorded; return all of them.
+
+        Calls are recorded once answered, except ``getUpdates`` (recorded when it arrives).
+        """
+        wanted = method.lower()
+
+        def enough(calls: list[Call]) -> bool:
+            return sum(1 for c in calls if c.method.lower() == wanted) >= count
+
+        try:
+            await self.wait_for(enough, timeout)
+        except TimeoutError as exc:
+            raise TimeoutError(f"expected {count} × {method}: {exc}") from None
+        return self.calls_of(method)
+
+    def describe_calls(self, last: int = 8) -> str:
+        """Human-readable summary of the recorded calls, for failure messages."""
+        if not self.calls:
+            return "no calls recorded"
+        counts = collections.Counter(c.method for c in self.calls)
+        summary = ", ".join(f"{m}×{n}" for m, n in counts.items())
+        tail = "; ".join(f"{c.method}[{c.status}]({_brief(c.params)})" for c in self.calls[-last:])
+        return f"recorded {len(self.calls)} calls: {summary}. Last: {tail}"
+
+    def _notify_calls(self) -> None:
+        for waiter in self._call_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ------------------------------------------------------------------ updates
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates not yet confirmed by the bot (copy)."""
+        return list(self.updates)
+
+    def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue a raw update for getUpdates; ``update_id`` is assigned if missing.
+
+        Returns the queued update (with its ``update_id``).
+        """
+        update = copy.deepcopy(update)
+        if "update_id" in update:
+            self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
+        else:
+            update = {"update_id": self._next_update_id, **update}
+            self._next_update_id += 1
+        self.updates.append(update)
+        for waiter in self._update_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        return update
+
+    def push_text(
+        self,
+        text: str,
+        user_id: int,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+    ) -> dict[str, Any]:
+        """Queue a plain text message from user ``user_id``; return the update."""
+        message = self._user_message(text, user_id, chat_id, chat_type)
+        return self.push_update({"message": message})
+
+    def push_command(
+        self,
+        text: str,
+        user_id: int,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        username_suffix: bool | str = False,
+    ) -> dict[str, Any]:
+        """Queue a command message such as ``"/start"`` or ``"/steps 2024"``; return the update.
+
+        The message has a ``bot_command`` entity at offset 0 covering the command (including
+        ``@botname``). ``username_suffix=True`` appends ``@exam_test_bot`` to the command (as
+        clients do in groups); a string appends ``@<that string>`` (a command for another bot).
+        """
+        if not text.startswith("/"):
+            raise ValueError(f"a command must start with '/': {text!r}")
+        command = text.split(maxsplit=1)[0]
+        rest = text[len(command) :]
+        if username_suffix:
+            suffix = BOT_USERNAME if username_suffix is True else str(username_suffix)
+            command = f"{command}@{suffix.lstrip('@')}"
+        message = self._user_message(command + rest, user_id, chat_id, chat_type)
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+        return self.push_update({"message": message})
+
+    def push_callback(
+        self,
+        data: str,
+        user_id: int,
+        message_id: int,
+        chat_id: int | None = None,
+        message_text: str = "menu",
+    ) -> dict[str, Any]:
+        """Queue a button press (callback_query) on bot message ``message_id``; return the update.
+
+        If the stand-in knows that message (the bot sent it here), the callback carries its
+        current text and keyboard and ``message_text`` is ignored; otherwise a bot message with
+        ``message_text`` is made up and remembered, so later edits of it behave realistically.
+        """
+        chat_id = user_id if chat_id is None else chat_id
+        chat = self.chat(chat_id)
+        message = self.messages.get((chat_id, message_id))
+        if message is None:
+            message = {
+                "message_id": message_id,
+                "from": self.bot_user,
+                "chat": chat,
+                "date": int(time.time()),
+                "text": message_text,
+            }
+            self.messages[(chat_id, message_id)] = message
+            self._last_message_id[chat_id] = max(self._last_message_id[chat_id], message_id)
+        query = {
+            "id": str(self._next_callback_id),
+            "from": make_user(user_id),
+            "message": message,
+            "chat_instance": str(abs(chat_id) * 7919 + 17),
+            "data": data,
+        }
+        self._next_callback_id += 1
+        return self.push_update({"callback_query": query})
+
+    def release_pollers(self) -> None:
+        """Make pending and future getUpdates calls return at once (used on shutdown)."""
+        self.pollers_released = True
+        for waiter in self._update_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ------------------------------------------------------------------ chats & messages
+
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        """The bot as a ``User`` dict (the ``from`` of its messages)."""
+        return {key: self.bot_info[key] for key in ("id", "is_bot", "first_name", "username")}
+
+    def chat(
+        self, chat_id: int, chat_type: str | None = None, title: str | None = None
+    ) -> dict[str, Any]:
+        """The ``Chat`` dict for ``chat_id``, registering or updating it.
+
+        Unknown chats default to private for positive ids and supergroup for negative ids.
+        """
+        known = self.chats.get(chat_id)
+        if (
+            known is not None
+            and chat_type in (None, known["type"])
+            and title in (None, known.get("title"))
+        ):
+            return known
+        chat_type = (
+            chat_type or (known or {}).get("type") or ("private" if chat_id > 0 else "supergroup")
+        )
+        if chat_type == "private":
+            if chat_id < 0:
+                raise ValueError(
+                    f"private chats have positive ids, got {chat_id}; "
+                    "pass chat_type='group' or 'supergroup' for a group"
+                )
+            chat = {"id": chat_id, "type": "private", "first_name": USER_FIRST_NAME}
+        else:
+            if chat_id > 0:
+                raise ValueError(f"{chat_type} chats have negative ids, got {chat_id}")
+            chat = {"id": chat_id, "type": chat_type, "title": title or GROUP_TITLE}
+        self.chats[chat_id] = chat
+        return chat
+
+    def _new_message_id(self, chat_id: int) -> int:
+        self._last_message_id[chat_id] += 1
+        return self._last_message_id[chat_id]
+
+    def _user_message(
+        self, text: str, user_id: int, chat_id: int | None, chat_type: str
+    ) -> dict[str, Any]:
+        if chat_id is None:
+            if chat_type != "private":
+                raise ValueError(f"pass a negative chat_id for a {chat_type} chat")
+            chat_id = user_id
+        chat = self.chat(chat_id, chat_type)
+        message = {
+            "message_id": self._new_message_id(chat_id),
+            "from": make_user(user_id),
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _target_chat(self, params: dict[str, Any], key: str = "chat_id") -> dict[str, Any]:
+        chat_id = _parse_chat_id(params.get(key))
+        if not isinstance(chat_id, int) or chat_id == 0:
+            raise BotAPIError(400, "Bad Request: chat not found")
+        return self.chat(chat_id)
+
+    def _bot_message(self, chat: dict[str, Any], **content: Any) -> dict[str, Any]:
+        message = {
+            "message_id": self._new_message_id(chat["id"]),
+            "from": self.bot_user,
+            "chat": chat,
+            "date": int(time.time()),
+            **{key: value for key, value in content.items() if value is not None},
+        }
+        self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    # ------------------------------------------------------------------ methods
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = _as_int(params.get("offset"), 0) or 0
+        limit = min(max(_as_int(params.get("limit"), 100) or 100, 1), 100)
+        timeout = max(float(params.get("timeout") or 0), 0.0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if offset > 0:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            elif offset < 0:
+                self.updates = self.updates[offset:]
+            remaining = deadline - loop.time()
+            if self.updates or remaining <= 0 or self.pollers_released:
+                return self.updates[:limit]
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._update_waiters.add(waiter)
+            try:
+                async with asyncio.timeout(remaining):
+                    await waiter
+            except TimeoutError:
+                pass
+            finally:
+                self._update_waiters.discard(waiter)
+
+    def _delete_webhook(self, params: dict[str, Any]) -> bool:
+        if _truthy(params.get("drop_pending_updates")):
+            self.updates.clear()
+        return True
+
+    def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.updates),
+        }
+
+    def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target_chat(params)
+        text = _render(
+            params.get("text"),
+            params.get("parse_mode"),
+            limit=MAX_TEXT_LENGTH,
+            what="message text",
+            required=True,
+        )
+        markup = _inline_markup(params.get("reply_markup"))
+        return self._bot_message(chat, text=text, reply_markup=markup)
+
+    def _editable_message(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The stored message an edit targets (made up if unknown); None for inline messages."""
+        if params.get("inline_message_id"):
+            return None
+        chat = self._target_chat(params)
+        message_id = _as_int(params.get("message_id"))
+        if message_id is None:
+            raise BotAPIError(400, "Bad Request: message identifier is not specified")
+        message = self.messages.get((chat["id"], message_id))
+        if message is None:
+            message = {
+                "message_id": message_id,
+                "from": self.bot_user,
+                "chat": chat,
+                "date": int(time.time()),
+            }
+            self.messages[(chat["id"], message_id)] = message
+        elif message["from"]["id"] != self.bot_info["id"]:
+            raise BotAPIError(400, "Bad Request: message can't be edited")
+        return message
+
+    def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+        text = _render(
+            params.get("text"),
+            params.get("parse_mode"),
+            limit=MAX_TEXT_LENGTH,
+            what="message text",
+            required=True,
+        )
+        markup = _inline_markup(params.get("reply_markup"))
+        message = self._editable_message(params)
+        if message is None:
+            return True
+        if message.get("text") == text and message.get("reply_markup") == markup:
+            raise BotAPIError(400, _NOT_MODIFIED)
+        message["text"] = text
+        self._set_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+        markup = _inline_markup(params.get("reply_markup"))
+        message = self._editable_message(params)
+        if message is None:
+            return True
+        if message.get("reply_markup") == markup:
+            raise BotAPIError(400, _NOT_MODIFIED)
+        self._set_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return message
+
+    @staticmethod
+    def _set_markup(message: dict[str, Any], markup: dict[str, Any] | None) -> None:
+        if markup is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = markup
+
+    def _delete_message(self, params: dict[str, Any]) -> bool:
+        chat = self._target_chat(params)
+        self.messages.pop((chat["id"], _as_int(params.get("message_id")) or 0), None)
+        return True
+
+    def _copy_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target_chat(params)
+        source_chat = _parse_chat_id(params.get("from_chat_id"))
+        source_id = _as_int(params.get("message_id"))
+        source = (
+            self.messages.get((source_chat, source_id))
+            if isinstance(source_chat, int) and source_id is not None
+            else None
+        )
+        content = {}
+        if source is not None:
+            content = {k: v for k, v in source.items() if k in ("text", "document", "caption")}
+        copied = self._bot_message(chat, **content)
+        return {"message_id": copied["message_id"]}
+
+    def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target_chat(params)
+        document = params.get("document")
+        if document is None or document == "":
+            raise BotAPIError(400, "Bad Request: there is no document in the request")
+        caption = _render(
+            params.get("caption"),
+            params.get("parse_mode"),
+            limit=MAX_CAPTION_LENGTH,
+            what="message caption",
+            required=False,
+        )
+        file_id = f"BQACAgUAAxkDAAI{self._next_file_id:08d}"
+        self._next_file_id += 1
+        if isinstance(document, UploadedFile):
+            doc = {
+                "file_id": file_id,
+                "file_unique_id": f"AgAD{self._next_file_id:06d}",
+                "file_name": document.filename,
+                "mime_type": document.content_type,
+                "file_size": document.size,
+            }
+        else:  # a file_id or URL of an existing file
+            doc = {"file_id": str(document), "file_unique_id": f"AgAD{self._next_file_id:06d}"}
+        doc = {k: v for k, v in doc.items() if v is not None}
+        markup = _inline_markup(params.get("reply_markup"))
+        return self._bot_message(chat, document=doc, caption=caption, reply_markup=markup)
+
+    @staticmethod
+    def _scope_key(params: dict[str, Any]) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+    def _set_my_commands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise BotAPIError(400, "Bad Request: commands must be an array")
+        for command in commands:
+            if not _COMMAND_RE.match(str(command.get("command", ""))):
+                raise BotAPIError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise BotAPIError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[self._scope_key(params)] = commands
+        return True
+
+    def _get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.commands.get(self._scope_key(params), [])
+
+    def _delete_my_commands(self, params: dict[str, Any]) -> bool:
+        self.commands.pop(self._scope_key(params), None)
+        return True
+
+
+def _brief(params: dict[str, Any], width: int = 60) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- HTTP transport
+
+
+class StandinServer:
+    """Serve a :class:`FakeBotAPI` over HTTP on 127.0.0.1 (a free port).
+
+    Routes ``GET``/``POST`` ``/bot{token}/{method}``; any token is accepted and recorded in
+    ``Call.token``. Bodies may be form-urlencoded, multipart (files become
+    :class:`UploadedFile`) or JSON; query-string params are merged in.
+
+    Usage::
+
+        async with StandinServer(latency=0.05) as server:
+            env = {"BOT_TOKEN": "123456:TEST", "BOT_API_BASE_URL": server.base_url}
+            server.api.push_command("/start", user_id=1)
+
+    Args:
+        api: the state to serve; a new ``FakeBotAPI(**api_options)`` if omitted.
+        host: interface to bind (keep the default: only loopback).
+        port: 0 picks a free port.
+        api_options: forwarded to :class:`FakeBotAPI` (``latency``, ``flood_limits``, ...).
+    """
+
+    def __init__(
+        self,
+        api: FakeBotAPI | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **api_options: Any,
+    ) -> None:
+        if api is not None and api_options:
+            raise TypeError("pass either an api or options for a new one, not both")
+        self.api = api if api is not None else FakeBotAPI(**api_options)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Bot API base URL (token gets appended), e.g. for ``BOT_API_BASE_URL``."""
+        return f"http://{self.host}:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Base URL for file downloads (not served; for completeness of bot configs)."""
+        return f"http://{self.host}:{self.port}/file/bot"
+
+    async def start(self) -> None:
+        """Bind and start serving."""
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Release long polls and stop serving."""
+        self.api.release_pollers()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        params: dict[str, Any] = dict(request.query)
+        if request.body_exists:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    return web.json_response(
+                        BotAPIError(400, "Bad Request: can't parse JSON").to_body(), status=400
+                    )
+                if isinstance(body, dict):
+                    params.update(body)
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        params[key] = UploadedFile(
+                            value.filename, value.content_type, value.file.read()
+                        )
+                    else:
+                        params[key] = value
+        status, body = await self.api.handle(
+            request.match_info["method"], params, token=request.match_info["token"]
+        )
+        return web.json_response(body, status=status)
+
+
+# --------------------------------------------------------------------------- in-process transport
+
+
+class FakeRequest(BaseRequest):
+    """A ``telegram.request.BaseRequest`` answering from a :class:`FakeBotAPI` in-process.
+
+    No sockets are involved. Use one instance for ``.request()`` and another for
+    ``.get_updates_request()``. ``read_timeout`` is enforced (raising ``telegram.error.TimedOut``)
+    so a large simulated latency behaves like a slow network.
+    """
+
+    def __init__(self, api: FakeBotAPI, *, read_timeout: float | None = 5.0) -> None:
+        self.api = api
+        self._read_timeout = read_timeout
+        self._closed = False
+
+    @property
+    def read_timeout(self) -> float | None:
+        """Default read timeout in seconds (long polls add their own ``timeout``)."""
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """Nothing to set up; re-opens after :meth:`shutdown`."""
+        self._closed = False
+
+    async def shutdown(self) -> None:
+        """Mark closed; later requests raise ``RuntimeError`` like a closed HTTPXRequest."""
+        self._closed = True
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Answer the request from the FakeBotAPI; return ``(status, json_bytes)``."""
+        if self._closed:
+            raise RuntimeError("This FakeRequest is not initialized!")
+        segments = urlsplit(url).path.rstrip("/").split("/")
+        api_method = segments[-1]
+        token = segments[-2].removeprefix("bot") if len(segments) >= 2 else None
+        params: dict[str, Any] = {}
+        if request_data is not None:
+            params.update(request_data.json_parameters)
+            if request_data.contains_files:
+                for name, (filename, content, mimetype) in request_data.multipart_data.items():
+                    data = content if isinstance(content, bytes) else content.read()
+                    params[name] = UploadedFile(filename, mimetype, data)
+        timeout = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                status, body = await self.api.handle(api_method, params, token=token)
+        except TimeoutError:
+            raise TimedOut(f"Stand-in did not answer {api_method} within {timeout}s") from None
+        return status, json.dumps(body).encode()
