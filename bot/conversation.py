@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.content import Content, ContentError, Topic, load_content
-from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Message, Reply, topic_action
+from bot.content.models import UiTexts
+from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Reply, topic_action
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
 
 log = logging.getLogger(__name__)
@@ -69,17 +71,19 @@ class Conversation:
         ]
         return (*rows, self._menu_button(content))
 
+    def _with_menu(self, text_of: Callable[[UiTexts], str]) -> Reply:
+        content = self.content
+        return Reply.single(text_of(content.ui.texts), self._menu_rows(content))
+
     # -- answers -------------------------------------------------------------------------
 
     def start(self) -> Reply:
         """Welcome plus the main menu."""
-        content = self.content
-        return Reply.single(content.ui.texts.welcome, self._menu_rows(content))
+        return self._with_menu(lambda texts: texts.welcome)
 
     def menu(self) -> Reply:
         """The main menu on its own."""
-        content = self.content
-        return Reply.single(content.ui.texts.menu_title, self._menu_rows(content))
+        return self._with_menu(lambda texts: texts.menu_title)
 
     def help(self, *, is_admin: bool = False) -> Reply:
         """Every command with its description; admin commands only for admins."""
@@ -94,14 +98,7 @@ class Conversation:
                 f"/{name} — {escape(getattr(content.ui.admin_commands, name))}"
                 for name in ADMIN_COMMANDS
             ]
-        parts = split_text("\n".join(lines))
-        last = len(parts) - 1
-        return Reply(
-            tuple(
-                Message(part, self._menu_rows(content) if i == last else ())
-                for i, part in enumerate(parts)
-            )
-        )
+        return Reply.of(split_text("\n".join(lines)), self._menu_rows(content))
 
     def topic(self, topic_id: str) -> Reply | None:
         """A guide topic with related buttons and a way back; None when it does not exist."""
@@ -109,28 +106,19 @@ class Conversation:
         topic = content.topics.get(topic_id)
         if topic is None:
             return None
-        last = len(topic.messages) - 1
-        return Reply(
-            tuple(
-                Message(text, self._topic_rows(content, topic) if i == last else ())
-                for i, text in enumerate(topic.messages)
-            )
-        )
+        return Reply.of(topic.messages, self._topic_rows(content, topic))
 
     def unknown_command(self) -> Reply:
         """Polite answer to a command the bot does not have, with the menu."""
-        content = self.content
-        return Reply.single(content.ui.texts.unknown_command, self._menu_rows(content))
+        return self._with_menu(lambda texts: texts.unknown_command)
 
     def free_text(self) -> Reply:
         """Answer to plain text in a private chat."""
-        content = self.content
-        return Reply.single(content.ui.texts.free_text, self._menu_rows(content))
+        return self._with_menu(lambda texts: texts.free_text)
 
     def error(self) -> Reply:
         """Apology after an internal error, with the menu so the user is never stuck."""
-        content = self.content
-        return Reply.single(content.ui.texts.error, self._menu_rows(content))
+        return self._with_menu(lambda texts: texts.error)
 
     def action(self, action: str) -> Reply:
         """Answer a button tap; outdated buttons get the current menu."""
@@ -140,8 +128,7 @@ class Conversation:
             reply = self.topic(action.removeprefix(TOPIC_ACTION_PREFIX))
             if reply is not None:
                 return reply
-        content = self.content
-        return Reply.single(content.ui.texts.stale_button, self._menu_rows(content))
+        return self._with_menu(lambda texts: texts.stale_button)
 
     def is_command(self, name: str) -> bool:
         """True when ``name`` is a command this bot answers (topic, built-in or admin)."""

@@ -6,6 +6,7 @@ stay under 64 bytes); the console shows numbered choices and feeds the action ba
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MENU_ACTION = "m"
@@ -38,6 +39,12 @@ class Reply:
     def single(cls, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
         """A reply of one message."""
         return cls((Message(text, buttons),))
+
+    @classmethod
+    def of(cls, texts: Sequence[str], buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
+        """Several messages in order, the buttons under the last one (where the reader is)."""
+        last = len(texts) - 1
+        return cls(tuple(Message(t, buttons if i == last else ()) for i, t in enumerate(texts)))
 
     @property
     def last_buttons(self) -> tuple[tuple[Button, ...], ...]:

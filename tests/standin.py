@@ -869,8 +869,9 @@ class FakeBotAPI:
             "pending_update_count": len(self.updates),
         }
 
-    def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat = self._target_chat(params)
+    @staticmethod
+    def _text_and_markup(params: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+        """Validated message text (as shown) and inline keyboard of a send or edit."""
         text = _render(
             params.get("text"),
             params.get("parse_mode"),
@@ -878,7 +879,11 @@ class FakeBotAPI:
             what="message text",
             required=True,
         )
-        markup = _inline_markup(params.get("reply_markup"))
+        return text, _inline_markup(params.get("reply_markup"))
+
+    def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target_chat(params)
+        text, markup = self._text_and_markup(params)
         return self._bot_message(chat, text=text, reply_markup=markup)
 
     def _editable_message(self, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -903,14 +908,7 @@ class FakeBotAPI:
         return message
 
     def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any] | bool:
-        text = _render(
-            params.get("text"),
-            params.get("parse_mode"),
-            limit=MAX_TEXT_LENGTH,
-            what="message text",
-            required=True,
-        )
-        markup = _inline_markup(params.get("reply_markup"))
+        text, markup = self._text_and_markup(params)
         message = self._editable_message(params)
         if message is None:
             return True
