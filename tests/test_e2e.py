@@ -36,7 +36,9 @@ async def test_start_tap_steps_and_clean_sigterm(tmp_path: Path) -> None:
             api.push_command("/steps", USER)
             sends = await api.wait_calls("sendMessage", 2)
             assert "1. 访问官方网站" in sends[1].params["text"]
-            assert all(c.ok for c in api.calls), api.describe_calls()
+            # Every answered request succeeded (a long poll still open has no status yet).
+            failed = [c for c in api.calls if c.status not in (0, 200)]
+            assert failed == [], api.describe_calls()
         finally:
             code = await bot.stop(signal.SIGTERM)
         assert code == 0, bot.log_tail()
