@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run | console | check-content [DIR]]``.
+"""Command line: ``python -m bot [run | console | ask | check-content [DIR]]``.
 
 Without a sub-command it runs on Telegram when BOT_TOKEN is set and in the terminal otherwise,
 so a newcomer sees the bot in seconds. This module only parses arguments and wires parts.
@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.content import ContentError, load_content
-from bot.conversation import ContentStore, Conversation
+from bot.content import ContentError, ContentStore, load_content
+from bot.conversation import Conversation
 from bot.logs import setup_logging
+from bot.storage import Database, UnansweredRepo
+from bot.textfmt import visible_text
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
@@ -69,19 +74,64 @@ def cmd_check_content(directory: Path | None) -> int:
 
 def cmd_console() -> int:
     """Run the conversation in this terminal (no token needed)."""
-    from bot.channels.console import run_console
-
     settings = _settings()
     store = _store(settings) if settings else None
     if store is None:
         return EXIT_USAGE if settings is None else EXIT_CONTENT
     try:
-        asyncio.run(run_console(Conversation(store)))
+        asyncio.run(_console(settings, store))
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:
         # The reader went away (`... | head`): stop quietly, as command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
+async def _console(settings: Settings, store: ContentStore) -> None:
+    from bot.channels.console import run_console
+
+    db = await Database.open(settings.db)
+    try:
+        await run_console(_conversation(settings, store, db))
+    finally:
+        await db.close()
+
+
+def _conversation(settings: Settings, store: ContentStore, db: Database | None) -> Conversation:
+    return Conversation(
+        store,
+        unanswered=UnansweredRepo(db) if db else None,
+        timezone=ZoneInfo(settings.timezone),
+    )
+
+
+def cmd_ask(questions: list[str], *, as_json: bool) -> int:
+    """Match questions (``-``: one per line from stdin) and print topic, score and answer."""
+    settings = _settings()
+    store = _store(settings) if settings else None
+    if store is None:
+        return EXIT_USAGE if settings is None else EXIT_CONTENT
+    conversation = _conversation(settings, store, None)
+    if questions == ["-"]:
+        questions = [line.rstrip("\n") for line in sys.stdin]
+    for question in questions:
+        match, reply = conversation.answer(question)
+        answer = "\n\n".join(visible_text(m.text).strip() for m in reply.messages)
+        if as_json:
+            record = {
+                "question": question,
+                "topic": match.topic,
+                "score": round(match.score, 3),
+                "answer": answer,
+                "kind": match.kind,
+                "matched": [asdict(hit) for hit in match.hits],
+                "candidates": [list(c) for c in match.candidates[:5]],
+            }
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            found = ", ".join(f"{h.keyword}[{h.how}]→{h.topic}" for h in match.hits) or "-"
+            print(f"{question}\n  → {match.topic or match.kind} (score {match.score:.2f}; {found})")
     return EXIT_OK
 
 
@@ -108,7 +158,7 @@ def cmd_run() -> int:
 
     from bot.channels.telegram import build_application
 
-    app = build_application(settings, Conversation(store), token=token)
+    app = build_application(settings, _conversation(settings, store, None), token=token)
     log.info("starting long polling against %s", settings.api_base_url)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -129,6 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run on Telegram (long polling); needs BOT_TOKEN")
     sub.add_parser("console", help="the same conversation in this terminal; no token needed")
+    ask = sub.add_parser("ask", help="match questions to topics (debugging the matcher)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("question", nargs="+", help="questions, or - to read one per line")
     check = sub.add_parser("check-content", help="validate content files; exit 1 on problems")
     check.add_argument("directory", nargs="?", type=Path, help="content folder (BOT_CONTENT_DIR)")
     return parser
@@ -139,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-content":
         return cmd_check_content(args.directory)
+    if args.command == "ask":
+        return cmd_ask(args.question, as_json=args.json)
     if args.command == "run":
         return cmd_run()
     if args.command == "console":

@@ -6,47 +6,46 @@ It imports nothing from any chat library.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
-from pathlib import Path
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from bot.content import Content, ContentError, Topic, load_content
+from bot.content import Content, ContentError, ContentStore, Topic
 from bot.content.models import UiTexts
+from bot.faq import Match
 from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Reply, topic_action
+from bot.storage import UnansweredRepo
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
 
 log = logging.getLogger(__name__)
 
 BUTTONS_PER_ROW = 2
 PUBLIC_BUILTINS = ("start", "help", "menu")
-ADMIN_COMMANDS = ("reload",)
+ADMIN_COMMANDS = ("reload", "unanswered")
+UNANSWERED_SHOWN = 20
 
 
-class ContentStore:
-    """Holds the live content; /reload swaps it only when the new files validate."""
-
-    def __init__(self, directory: Path, content: Content) -> None:
-        self.directory = directory
-        self.current = content
-
-    @classmethod
-    def open(cls, directory: Path) -> ContentStore:
-        """Load ``directory`` or raise :class:`ContentError`."""
-        return cls(directory, load_content(directory))
-
-    async def reload(self) -> Content:
-        """Re-read the files off the event loop; keep the old content if they are invalid."""
-        content = await asyncio.to_thread(load_content, self.directory)
-        self.current = content
-        return content
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
 
 
 class Conversation:
     """Answers for every input a user can give, as :class:`Reply` objects."""
 
-    def __init__(self, store: ContentStore) -> None:
+    def __init__(
+        self,
+        store: ContentStore,
+        *,
+        unanswered: UnansweredRepo | None = None,
+        timezone: ZoneInfo | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.store = store
+        self.unanswered_repo = unanswered
+        self.timezone = timezone or ZoneInfo("Asia/Shanghai")
+        self.clock = clock
 
     @property
     def content(self) -> Content:
@@ -64,8 +63,11 @@ class Conversation:
             for row in content.menu
         )
 
-    def _topic_rows(self, content: Content, topic: Topic) -> tuple[tuple[Button, ...], ...]:
-        related = [Button(content.topics[t].button, topic_action(t)) for t in topic.related]
+    def _topic_rows(
+        self, content: Content, topic: Topic, others: list[str] | None = None
+    ) -> tuple[tuple[Button, ...], ...]:
+        ids = topic.related if others is None else others
+        related = [Button(content.topics[t].button, topic_action(t)) for t in ids]
         rows = [
             tuple(related[i : i + BUTTONS_PER_ROW]) for i in range(0, len(related), BUTTONS_PER_ROW)
         ]
@@ -108,6 +110,57 @@ class Conversation:
             return None
         return Reply.of(topic.messages, self._topic_rows(content, topic))
 
+    def answer(self, text: str) -> tuple[Match, Reply]:
+        """Match free text and build the reply, without recording anything."""
+        content, matcher = self.content, self.store.matcher
+        match = matcher.match(text)
+        if match.kind == "topic" and match.topic in content.topics:
+            topic = content.topics[match.topic]
+            others = self._others(content, topic, match)
+            return match, Reply.of(topic.messages, self._topic_rows(content, topic, others))
+        if match.kind == "greeting":
+            if match.greeting == "thanks":
+                return match, self._with_menu(lambda texts: texts.greeting_thanks)
+            return match, self._with_menu(lambda texts: texts.greeting_hello)
+        return match, self._with_menu(lambda texts: texts.no_answer)
+
+    async def question(self, text: str) -> Reply:
+        """Answer free text: the best topic, a greeting, or an honest "not covered" + menu.
+
+        Questions without an answer are recorded for content authors (/unanswered).
+        """
+        match, reply = self.answer(text)
+        unanswered = match.kind in ("none", "out_of_scope")
+        if unanswered and self.unanswered_repo is not None and match.normalized:
+            await self.unanswered_repo.record(match.normalized, text.strip(), self.clock())
+        return reply
+
+    @staticmethod
+    def _others(content: Content, topic: Topic, match: Match) -> list[str]:
+        """Other likely topics for the buttons, topped up with the answer's related topics."""
+        limit = content.faq.alternatives
+        others = match.others(limit, floor=content.faq.min_score / 3)
+        for ref in topic.related:
+            if len(others) >= limit:
+                break
+            if ref not in others:
+                others.append(ref)
+        return others
+
+    async def unanswered(self, *, is_admin: bool) -> Reply:
+        """Admin only: the most asked questions that got no answer."""
+        content = self.content
+        if not is_admin:
+            return Reply.single(content.ui.texts.not_admin)
+        rows = await self.unanswered_repo.top(UNANSWERED_SHOWN) if self.unanswered_repo else []
+        if not rows:
+            return Reply.single(content.ui.texts.unanswered_empty)
+        lines = [content.ui.texts.unanswered_header.rstrip()]
+        for row in rows:
+            seen = row.last_seen.astimezone(self.timezone).strftime("%m-%d %H:%M")
+            lines.append(f"{row.count}× {escape(row.example)} <i>({seen})</i>")
+        return Reply.of(split_text("\n".join(lines)))
+
     def unknown_command(self) -> Reply:
         """Polite answer to a command the bot does not have, with the menu."""
         return self._with_menu(lambda texts: texts.unknown_command)
@@ -145,6 +198,8 @@ class Conversation:
             return self.menu()
         if name == "reload":
             return await self.reload(is_admin=is_admin)
+        if name == "unanswered":
+            return await self.unanswered(is_admin=is_admin)
         return self.topic(name)
 
     async def reload(self, *, is_admin: bool) -> Reply:

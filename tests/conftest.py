@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversation import ContentStore, Conversation
+from bot.content import ContentStore
+from bot.conversation import Conversation
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"

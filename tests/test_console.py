@@ -63,10 +63,12 @@ def visible_after(text: str, marker: str) -> str:
 
 
 async def test_bad_choice_unknown_command_and_free_text(conversation: Conversation) -> None:
-    out = await session(conversation, "42\n/nosuch\n你好\n\n")
+    out = await session(conversation, "42\n/nosuch\n你好\n\n准考证号忘了咋办\n今天天气怎么样\n")
     assert "请输入 1 到 7 之间的数字" in out
     assert "抱歉，没有这个命令" in out
-    assert "暂时还看不懂文字提问" in out
+    assert "直接打字问我就行" in out  # the greeting
+    assert "忘记准考证号怎么办" in out  # the free-text question found its topic
+    assert "这个问题我回答不了" in out  # weather is outside the guide
 
 
 async def test_reload_from_console_reports_bad_content(

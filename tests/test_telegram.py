@@ -16,8 +16,8 @@ from telegram import Update
 from bot.channels.telegram import build_application
 from bot.channels.telegram.context import BotApplication
 from bot.config import Settings
-from bot.content import REQUIRED_TOPICS
-from bot.conversation import ContentStore, Conversation
+from bot.content import REQUIRED_TOPICS, ContentStore
+from bot.conversation import Conversation
 from tests.standin import FakeBotAPI, FakeRequest
 
 ADMIN = 900
@@ -53,7 +53,12 @@ def buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
 @pytest.fixture
 async def tg(content_copy: Path) -> AsyncIterator[Harness]:
     api = FakeBotAPI()
-    settings = Settings(token="123456:TEST", admin_ids=str(ADMIN), content_dir=content_copy)
+    settings = Settings(
+        token="123456:TEST",
+        admin_ids=str(ADMIN),
+        content_dir=content_copy,
+        db=content_copy.parent / "bot.db",
+    )
     conversation = Conversation(ContentStore.open(content_copy))
     app = build_application(
         settings,
@@ -63,10 +68,13 @@ async def tg(content_copy: Path) -> AsyncIterator[Harness]:
         get_updates_request=FakeRequest(api),
     )
     await app.initialize()
+    assert app.post_init is not None and app.post_shutdown is not None
+    await app.post_init(app)  # opens the database, publishes commands (as run_polling does)
     try:
         yield Harness(app, api)
     finally:
         await app.shutdown()
+        await app.post_shutdown(app)
 
 
 async def test_start_shows_welcome_and_menu(tg: Harness) -> None:
@@ -172,11 +180,59 @@ async def test_unknown_command_in_private_gets_polite_answer_and_menu(tg: Harnes
     assert ("🔍 查询四步走", "t:steps") in buttons(sent)
 
 
-async def test_free_text_in_private_gets_menu(tg: Harness) -> None:
-    await tg.feed(tg.api.push_text("准考证号忘了怎么办", USER))
+async def test_free_text_question_gets_topic_and_alternatives(tg: Harness) -> None:
+    await tg.feed(tg.api.push_text("准考正号忘了咋办😭", USER))
     (sent,) = tg.sent()
-    assert "/menu" in sent["text"]
-    assert buttons(sent)
+    assert "忘记准考证号怎么办" in sent["text"]
+    labels = buttons(sent)
+    assert labels[-1] == ("🏠 返回主菜单", "m")
+    assert 1 <= len(labels) - 1 <= 3
+    assert ("🎫 忘记准考证号", "t:lost_ticket") not in labels
+
+
+async def test_out_of_scope_question_is_declined_and_recorded(tg: Harness) -> None:
+    await tg.feed(tg.api.push_text("二建成绩什么时候出？", USER))
+    await tg.feed(tg.api.push_text("二建成绩什么时候出", USER + 1))
+    sent = tg.sent()
+    assert all("这个问题我回答不了" in p["text"] for p in sent)
+    assert ("🔍 查询四步走", "t:steps") in buttons(sent[0])
+    await tg.command("/unanswered", user=ADMIN)
+    listing = tg.sent()[-1]["text"]
+    assert "2× 二建成绩什么时候出" in listing
+
+
+async def test_unanswered_is_admin_only(tg: Harness) -> None:
+    await tg.command("/unanswered")
+    assert "仅限管理员" in tg.sent()[0]["text"]
+
+
+async def test_greeting_and_sticker(tg: Harness) -> None:
+    await tg.feed(tg.api.push_text("谢谢！", USER))
+    sticker = tg.api.push_text("x", USER)
+    del sticker["message"]["text"]
+    sticker["message"]["sticker"] = {
+        "file_id": "s1", "file_unique_id": "u1", "width": 512, "height": 512,
+        "is_animated": False, "is_video": False, "type": "regular",
+    }  # fmt: skip
+    await tg.feed(sticker)
+    thanks, other = tg.sent()
+    assert "不客气" in thanks["text"]
+    assert "只能看懂文字消息" in other["text"]
+
+
+async def test_group_question_only_when_mentioned_or_replied(tg: Harness) -> None:
+    await tg.feed(tg.api.push_text("准考证号忘了怎么办", USER, chat_id=GROUP, chat_type="group"))
+    assert tg.sent() == []
+    mention = tg.api.push_text("@exam_test_bot 准考证号忘了怎么办", USER, GROUP, "group")
+    mention["message"]["entities"] = [{"type": "mention", "offset": 0, "length": 14}]
+    await tg.feed(mention)
+    (answer,) = tg.sent()
+    assert "忘记准考证号怎么办" in answer["text"]
+    reply = tg.api.push_text("那成绩复核呢", USER, GROUP, "group")
+    reply["message"]["reply_to_message"] = tg.api.calls_of("sendMessage")[0].response
+    await tg.feed(reply)
+    assert "成绩复核" in tg.sent()[-1]["text"]
+    assert len(tg.sent()) == 2
 
 
 async def test_group_command_with_suffix_is_answered_as_reply(tg: Harness) -> None:
@@ -205,7 +261,7 @@ async def test_reload_refused_for_non_admin(tg: Harness, content_copy: Path) -> 
     (content_copy / "guide.yaml").write_text("broken: [\n", encoding="utf-8")
     await tg.command("/reload")
     assert "仅限管理员" in tg.sent()[0]["text"]
-    assert tg.sent("setMyCommands") == []
+    assert len(tg.sent("setMyCommands")) == 1  # only the one from start-up
 
 
 async def test_reload_by_admin_applies_good_content(tg: Harness, content_copy: Path) -> None:
@@ -215,7 +271,7 @@ async def test_reload_by_admin_applies_good_content(tg: Harness, content_copy: P
     )
     await tg.command("/reload", user=ADMIN)
     assert "已重新加载" in tg.sent()[-1]["text"]
-    assert len(tg.sent("setMyCommands")) == 1
+    assert len(tg.sent("setMyCommands")) == 2  # start-up, then the reload
     await tg.command("/steps")
     assert "查分四步" in tg.sent()[-1]["text"]
 
@@ -232,14 +288,12 @@ async def test_reload_by_admin_rejects_bad_content_and_keeps_old(
     assert "重新加载失败" in text
     assert "guide.yaml:" in text
     assert "related topic 'x' does not exist" in text
-    assert tg.sent("setMyCommands") == []
+    assert len(tg.sent("setMyCommands")) == 1  # only the one from start-up
     await tg.command("/authority")
     assert "成绩由谁发布" in tg.sent()[-1]["text"]
 
 
 async def test_post_init_sets_chinese_command_menu(tg: Harness) -> None:
-    assert tg.app.post_init is not None
-    await tg.app.post_init(tg.app)
     (params,) = tg.sent("setMyCommands")
     commands = {c["command"]: c["description"] for c in params["commands"]}
     assert set(REQUIRED_TOPICS) | {"start", "help", "menu"} == set(commands)

@@ -8,12 +8,15 @@ from bot.content.loader import (
     load_content,
 )
 from bot.content.source import Problem
+from bot.content.store import ContentStore, build_matcher
 
 __all__ = [
     "REQUIRED_TOPICS",
     "Content",
     "ContentError",
+    "ContentStore",
     "Problem",
     "Topic",
+    "build_matcher",
     "load_content",
 ]

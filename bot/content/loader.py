@@ -14,14 +14,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.content.models import GuideFile, SettingsFile, UiFile
+from bot.content.models import FaqFile, GuideFile, SettingsFile, UiFile
 from bot.content.source import PathKey, Problem, SourceFile, format_path, read_yaml
+from bot.faq.normalize import normalize
 from bot.replies import topic_action
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, check_html, utf16_len, visible_text
 
 GUIDE_FILE = "guide.yaml"
 UI_FILE = "ui.yaml"
 SETTINGS_FILE = "settings.yaml"
+FAQ_FILE = "faq.yaml"
+MIN_KEYWORD_CHARS = 2  # after normalisation; one character overlaps with everything
 
 # Topic ids other tools rely on (DESIGN.md): every one must exist in guide.yaml.
 REQUIRED_TOPICS = (
@@ -40,7 +43,7 @@ REQUIRED_TOPICS = (
     "certificate",
     "tracking",
 )
-BUILTIN_COMMANDS = frozenset({"start", "help", "menu", "reload"})
+BUILTIN_COMMANDS = frozenset({"start", "help", "menu", "reload", "unanswered"})
 # Placeholders filled when the text is used, not from settings.yaml.
 RUNTIME_PLACEHOLDERS = {
     "reload_ok": {"topics"},
@@ -70,6 +73,7 @@ class Topic:
     description: str
     messages: tuple[str, ...]
     related: tuple[str, ...]
+    keywords: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Content:
     menu: tuple[tuple[str, ...], ...]
     ui: UiFile
     settings: SettingsFile
+    faq: FaqFile
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -200,12 +205,56 @@ def _check_topics(guide: GuideFile, src: SourceFile, problems: list[Problem]) ->
             )
 
 
+def _check_phrases(
+    phrases: list[str], src: SourceFile, path: PathKey, problems: list[Problem]
+) -> None:
+    """Each matching phrase must keep 2+ characters after normalisation and be unique."""
+    seen: dict[str, str] = {}
+    for index, phrase in enumerate(phrases):
+        norm = normalize(phrase)
+        where = (*path, phrase) if path[-1] == "keywords" else (*path, index)
+        if len(norm) < MIN_KEYWORD_CHARS:
+            problems.append(
+                src.problem(
+                    where,
+                    f"{format_path(path)}: {phrase!r} is too short "
+                    "to match on (needs 2+ letters or characters)",
+                )
+            )
+        elif norm in seen:
+            problems.append(
+                src.problem(
+                    where,
+                    f"{format_path(path)}: {phrase!r} is the same "
+                    f"as {seen[norm]!r} after normalisation",
+                )
+            )
+        else:
+            seen[norm] = phrase
+
+
+def _check_faq(
+    guide: GuideFile,
+    guide_src: SourceFile,
+    faq: FaqFile,
+    faq_src: SourceFile,
+    problems: list[Problem],
+) -> None:
+    for topic_id, topic in guide.topics.items():
+        _check_phrases(list(topic.keywords), guide_src, ("topics", topic_id, "keywords"), problems)
+    for key in ("in_scope", "out_of_scope"):
+        _check_phrases(getattr(faq, key), faq_src, (key,), problems)
+    for kind, words in faq.greetings.items():
+        _check_phrases(words, faq_src, ("greetings", kind), problems)
+
+
 def _build(
     guide: GuideFile,
     guide_src: SourceFile,
     ui: UiFile,
     ui_src: SourceFile,
     settings: SettingsFile,
+    faq: FaqFile,
     problems: list[Problem],
 ) -> Content:
     values = _placeholder_values(settings)
@@ -221,6 +270,7 @@ def _build(
                 for i, text in enumerate(raw.messages)
             ),
             related=tuple(raw.related),
+            keywords=dict(raw.keywords),
         )
     runtime = RUNTIME_PLACEHOLDERS
     texts: dict[str, Any] = {
@@ -233,6 +283,7 @@ def _build(
         menu=tuple(tuple(row) for row in guide.menu),
         ui=filled_ui,
         settings=settings,
+        faq=faq,
     )
 
 
@@ -240,18 +291,23 @@ def load_content(directory: Path) -> Content:
     """Load and validate the content folder; raise :class:`ContentError` listing all problems."""
     problems: list[Problem] = []
     sources: dict[str, SourceFile | None] = {}
-    for name in (GUIDE_FILE, UI_FILE, SETTINGS_FILE):
+    for name in (GUIDE_FILE, UI_FILE, SETTINGS_FILE, FAQ_FILE):
         src, found = read_yaml(directory / name, name)
         sources[name] = src
         problems.extend(found)
-    guide_src, ui_src, settings_src = (sources[n] for n in (GUIDE_FILE, UI_FILE, SETTINGS_FILE))
+    guide_src, ui_src, settings_src, faq_src = (
+        sources[n] for n in (GUIDE_FILE, UI_FILE, SETTINGS_FILE, FAQ_FILE)
+    )
     guide = _validate(GuideFile, guide_src, problems) if guide_src else None
     ui = _validate(UiFile, ui_src, problems) if ui_src else None
     settings = _validate(SettingsFile, settings_src, problems) if settings_src else None
+    faq = _validate(FaqFile, faq_src, problems) if faq_src else None
     if guide and guide_src:
         _check_topics(guide, guide_src, problems)
-    if guide and guide_src and ui and ui_src and settings:
-        content = _build(guide, guide_src, ui, ui_src, settings, problems)
+    if guide and guide_src and faq and faq_src:
+        _check_faq(guide, guide_src, faq, faq_src, problems)
+    if guide and guide_src and ui and ui_src and settings and faq:
+        content = _build(guide, guide_src, ui, ui_src, settings, faq, problems)
         if not problems:
             return content
     problems.sort(key=lambda p: (p.file, p.line))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -12,6 +12,10 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 CommandDescription = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)
 ]
+
+
+Weight = Annotated[float, Field(gt=0, le=10)]
+Factor = Annotated[float, Field(gt=0, le=1)]
 
 
 class _Strict(BaseModel):
@@ -25,6 +29,9 @@ class TopicModel(_Strict):
     description: CommandDescription
     messages: list[NonEmpty] = Field(min_length=1, max_length=5)
     related: list[str] = Field(default_factory=list, max_length=8)
+    # Free-text matching: phrase -> weight. A question is answered with this topic when the
+    # weights of the phrases it contains add up to faq.yaml's min_score.
+    keywords: dict[str, Weight] = Field(default_factory=dict)
 
 
 class GuideFile(_Strict):
@@ -43,6 +50,11 @@ class UiTexts(_Strict):
     help_admin_header: NonEmpty
     unknown_command: NonEmpty
     free_text: NonEmpty
+    greeting_hello: NonEmpty
+    greeting_thanks: NonEmpty
+    no_answer: NonEmpty
+    unanswered_header: NonEmpty
+    unanswered_empty: NonEmpty
     not_admin: NonEmpty
     reload_ok: NonEmpty
     reload_failed: NonEmpty
@@ -69,6 +81,7 @@ class AdminCommands(_Strict):
     """Descriptions of admin-only commands, shown in /help to admins."""
 
     reload: CommandDescription
+    unanswered: CommandDescription
 
 
 class UiFile(_Strict):
@@ -98,3 +111,15 @@ class SettingsFile(_Strict):
 
     review_window_workdays: ReviewWindow
     values: dict[str, str | int] = Field(default_factory=dict)
+
+
+class FaqFile(_Strict):
+    """content/faq.yaml: how free-text questions are matched (keywords live with topics)."""
+
+    min_score: float = Field(default=1.0, gt=0, le=10)
+    pinyin_factor: Factor = 0.9
+    fuzzy_factor: Factor = 0.7
+    alternatives: int = Field(default=3, ge=0, le=3)
+    in_scope: list[NonEmpty] = Field(default_factory=list)
+    out_of_scope: list[NonEmpty] = Field(default_factory=list)
+    greetings: dict[Literal["hello", "thanks"], list[NonEmpty]] = Field(default_factory=dict)

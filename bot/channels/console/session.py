@@ -47,7 +47,7 @@ async def answer_line(conversation: Conversation, line: str, choices: list[Butto
         name = line[1:].split(maxsplit=1)[0] if len(line) > 1 else ""
         reply = await conversation.command(name.partition("@")[0], is_admin=True)
         return reply if reply is not None else conversation.unknown_command()
-    return conversation.free_text()
+    return await conversation.question(line)
 
 
 async def run_console(

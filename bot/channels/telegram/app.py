@@ -17,6 +17,9 @@ from bot.channels.telegram.handlers import HANDLERS, on_error
 from bot.channels.telegram.render import publish_commands
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.storage import Database, UnansweredRepo
+
+DATABASE_KEY = "database"
 
 # Connections beyond the handler concurrency: getUpdates has its own pool, this headroom
 # covers sends made outside handlers (error replies, post_init) so they never wait.
@@ -45,7 +48,17 @@ def build_application(
     """
 
     async def post_init(app: Application) -> None:
+        """Open the database and publish the command menu before the first update."""
+        db = await Database.open(settings.db)
+        app.bot_data[DATABASE_KEY] = db
+        conversation.unanswered_repo = UnansweredRepo(db)
         await publish_commands(app.bot, conversation.content)
+
+    async def post_shutdown(app: Application) -> None:
+        """Close the database after the last update was handled."""
+        db: Database | None = app.bot_data.pop(DATABASE_KEY, None)
+        if db is not None:
+            await db.close()
 
     context_types = ContextTypes(context=BotContext)
     builder = (
@@ -62,6 +75,7 @@ def build_application(
         )
         .concurrent_updates(settings.concurrent_updates)
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
     )
     if request is None:
         builder = builder.connection_pool_size(settings.concurrent_updates + POOL_HEADROOM)

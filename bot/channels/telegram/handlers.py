@@ -65,8 +65,48 @@ async def on_command(update: Update, context: BotContext) -> None:
         await publish_commands(context.bot, conversation.content)
 
 
-async def on_private_message(update: Update, context: BotContext) -> None:
-    """Answer non-command messages in a private chat so a user never meets silence."""
+def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> str | None:
+    """The question in a group message meant for the bot, mention removed; else None.
+
+    A group message is for the bot when it @-mentions it or replies to one of its messages.
+    """
+    text = message.text or ""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text
+    mention = f"@{bot_username}".lower() if bot_username else None
+    for value in message.parse_entities([MessageEntity.MENTION]).values():
+        if mention and value.lower() == mention:
+            return text.replace(value, " ", 1)
+    for entity in message.entities:
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return text
+    return None
+
+
+async def on_private_text(update: Update, context: BotContext) -> None:
+    """Answer a free-text question in a private chat."""
+    message = update.effective_message
+    if message is None or update.effective_chat is None:
+        return
+    reply = await context.conversation.question(message.text or "")
+    await send_reply(context.bot, update.effective_chat.id, reply)
+
+
+async def on_group_text(update: Update, context: BotContext) -> None:
+    """Answer a group question only when the bot is mentioned or replied to."""
+    message = update.effective_message
+    if message is None or update.effective_chat is None:
+        return
+    question = addressed_text(message, context.bot.id, context.bot.username)
+    if question is None:
+        return
+    reply = await context.conversation.question(question)
+    await send_reply(context.bot, update.effective_chat.id, reply, reply_to=message.message_id)
+
+
+async def on_private_other(update: Update, context: BotContext) -> None:
+    """Answer stickers, photos and the like in a private chat so a user never meets silence."""
     if update.effective_chat is None:
         return
     await send_reply(context.bot, update.effective_chat.id, context.conversation.free_text())
@@ -98,9 +138,18 @@ HANDLERS: list[BaseHandler] = [
     # Commands in messages (not edits or channel posts); unknown ones included.
     MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, on_command),
     CallbackQueryHandler(on_button),
-    # Anything else sent privately: the free-text answer. Groups stay silent on chatter.
+    # Free text: always in private chats; in groups only when addressed (checked inside).
+    MessageHandler(
+        filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+        on_private_text,
+    ),
+    MessageHandler(
+        filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
+        on_group_text,
+    ),
+    # Anything else sent privately (stickers, photos): a pointer to text and the menu.
     MessageHandler(
         filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND,
-        on_private_message,
+        on_private_other,
     ),
 ]

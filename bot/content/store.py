@@ -1,0 +1,48 @@
+"""The live content and the question matcher built from it, swapped together on /reload."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.content.loader import Content, load_content
+from bot.faq.matcher import Matcher
+
+
+def build_matcher(content: Content) -> Matcher:
+    """The free-text matcher for ``content`` (topic keywords plus faq.yaml settings)."""
+    faq = content.faq
+    return Matcher(
+        {topic.id: topic.keywords for topic in content.topics.values()},
+        min_score=faq.min_score,
+        pinyin_factor=faq.pinyin_factor,
+        fuzzy_factor=faq.fuzzy_factor,
+        out_of_scope=faq.out_of_scope,
+        in_scope=faq.in_scope,
+        greetings=faq.greetings,
+    )
+
+
+class ContentStore:
+    """Holds the live content; /reload swaps it only when the new files validate."""
+
+    def __init__(self, directory: Path, content: Content) -> None:
+        self.directory = directory
+        self.current = content
+        self.matcher = build_matcher(content)
+
+    @classmethod
+    def open(cls, directory: Path) -> ContentStore:
+        """Load ``directory`` or raise :class:`~bot.content.ContentError`."""
+        return cls(directory, load_content(directory))
+
+    async def reload(self) -> Content:
+        """Re-read the files off the event loop; keep the old content if they are invalid."""
+        content, matcher = await asyncio.to_thread(self._load)
+        # Both attributes change with no await in between: no reader sees a mixed pair.
+        self.current, self.matcher = content, matcher
+        return content
+
+    def _load(self) -> tuple[Content, Matcher]:
+        content = load_content(self.directory)
+        return content, build_matcher(content)

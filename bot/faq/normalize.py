@@ -1,0 +1,37 @@
+"""Text normalisation for matching: one canonical form for what people type on phones.
+
+Full-width to half-width and compatibility forms (NFKC), traditional to simplified (OpenCC),
+lower case, and everything that is not a Chinese character, Latin letter or digit removed
+(punctuation, whitespace, emoji). Syllables give the toneless pinyin of each character, so
+same-sound typos from pinyin input (准考正号 for 准考证号) compare equal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+_KEEP = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+_T2S = opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """Canonical form of ``text`` for matching (may be empty)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _KEEP.sub("", _T2S.convert(text))
+
+
+@lru_cache(maxsize=65536)
+def _syllable(char: str) -> str:
+    if "\u3400" <= char <= "\u9fff":
+        return lazy_pinyin(char, style=Style.NORMAL, errors="default")[0]
+    return char
+
+
+def syllables(normalized: str) -> tuple[str, ...]:
+    """Toneless pinyin per character of already-normalised text (Latin and digits as is)."""
+    return tuple(_syllable(char) for char in normalized)

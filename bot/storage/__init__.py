@@ -1,0 +1,9 @@
+"""SQLite storage (aiosqlite, WAL): schema migrations and one repository per table group.
+
+All SQL of the bot lives in this package, always with bound parameters.
+"""
+
+from bot.storage.db import Database
+from bot.storage.unanswered import UnansweredQuestion, UnansweredRepo
+
+__all__ = ["Database", "UnansweredQuestion", "UnansweredRepo"]

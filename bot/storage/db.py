@@ -1,0 +1,68 @@
+"""Open the database, apply migrations in order, close it. Nothing runs at import time."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+# Append only: each entry moves the schema from version i to i + 1 (PRAGMA user_version).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE unanswered (
+        normalized TEXT PRIMARY KEY,
+        example    TEXT NOT NULL,
+        count      INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+    );
+    CREATE INDEX unanswered_by_count ON unanswered (count DESC, last_seen DESC);
+    """,
+)
+
+
+class Database:
+    """One aiosqlite connection in WAL mode; repositories share it."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        """Open (creating folders and file as needed) and migrate to the latest schema."""
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path)
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            await _migrate(connection)
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(connection)
+
+    async def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        await self.connection.close()
+
+
+async def _migrate(connection: aiosqlite.Connection) -> None:
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this bot ({len(MIGRATIONS)})"
+        )
+    for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript commits first; the script and the version bump run as one transaction.
+        await connection.executescript(
+            f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;"
+        )
+        log.info("database migrated to schema version %d", target)
