@@ -122,6 +122,11 @@ class Conversation:
             if match.greeting == "thanks":
                 return match, self._with_menu(lambda texts: texts.greeting_thanks)
             return match, self._with_menu(lambda texts: texts.greeting_hello)
+        guesses = match.others(content.faq.alternatives, floor=content.faq.min_score / 3)
+        if match.kind == "none" and guesses:
+            rows = tuple((Button(content.topics[t].button, topic_action(t)),) for t in guesses)
+            reply = Reply.single(content.ui.texts.did_you_mean, (*rows, self._menu_button(content)))
+            return match, reply
         return match, self._with_menu(lambda texts: texts.no_answer)
 
     async def question(self, text: str) -> Reply:

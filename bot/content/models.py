@@ -53,6 +53,7 @@ class UiTexts(_Strict):
     greeting_hello: NonEmpty
     greeting_thanks: NonEmpty
     no_answer: NonEmpty
+    did_you_mean: NonEmpty
     unanswered_header: NonEmpty
     unanswered_empty: NonEmpty
     not_admin: NonEmpty
@@ -119,6 +120,7 @@ class FaqFile(_Strict):
     min_score: float = Field(default=1.0, gt=0, le=10)
     pinyin_factor: Factor = 0.9
     fuzzy_factor: Factor = 0.7
+    text_weight: float = Field(default=0.0, ge=0, le=10)
     alternatives: int = Field(default=3, ge=0, le=3)
     in_scope: list[NonEmpty] = Field(default_factory=list)
     out_of_scope: list[NonEmpty] = Field(default_factory=list)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.content.loader import Content, load_content
 from bot.faq.matcher import Matcher
+from bot.textfmt import visible_text
 
 
 def build_matcher(content: Content) -> Matcher:
@@ -20,6 +21,11 @@ def build_matcher(content: Content) -> Matcher:
         out_of_scope=faq.out_of_scope,
         in_scope=faq.in_scope,
         greetings=faq.greetings,
+        documents={
+            topic.id: " ".join((topic.description, *map(visible_text, topic.messages)))
+            for topic in content.topics.values()
+        },
+        text_weight=faq.text_weight,
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.faq.bm25 import Bm25
 from bot.faq.normalize import normalize, syllables
 
 How = Literal["exact", "pinyin", "fuzzy"]
@@ -72,8 +73,65 @@ _OUT = "@out_of_scope"
 _GREETING = "@greeting:"
 
 
+# Characters too common to show that a same-sound window is a slip of a keyword.
+PARTICLES = frozenset("的了吗呢啊吧么是在有和与就都也还个不")
+
+
+def _shares_meaning(keyword: str, window: str) -> bool:
+    """True when ``window`` keeps a non-particle character of ``keyword`` in place."""
+    return any(a == b and a not in PARTICLES for a, b in zip(keyword, window, strict=True))
+
+
 def _deletes(seq: tuple[str, ...]) -> Iterable[tuple[str, ...]]:
     return (seq[:i] + seq[i + 1 :] for i in range(len(seq)))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A keyword occurrence: how it was found, where (character span), what it weighs."""
+
+    keyword: Keyword
+    how: How
+    start: int
+    end: int
+    weight: float
+
+    def overlaps(self, other: _Found) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+def _prune(found: list[_Found]) -> list[_Found]:
+    """One occurrence per keyword, and no double counting of the same text.
+
+    * each keyword counts once, found the best way (exact, then pinyin, then fuzzy);
+    * overlapping keywords of one topic count once, the heaviest (准考证号 and 准考证);
+    * a fuzzy hit counts only where no exact or same-sound hit of its topic overlaps it and
+      the exact hits of all topics do not explain its text (查成绩 is no slip of 查完成绩).
+    """
+    best: dict[Keyword, _Found] = {}
+    for item in found:
+        current = best.get(item.keyword)
+        if current is None or _RANK[item.how] < _RANK[current.how]:
+            best[item.keyword] = item
+    ordered = sorted(best.values(), key=lambda f: (-f.weight, f.start - f.end))
+    solid = [f for f in ordered if f.how != "fuzzy"]
+    kept: list[_Found] = []
+    for item in solid + [f for f in ordered if f.how == "fuzzy"]:
+        if any(item.keyword.topic == k.keyword.topic and item.overlaps(k) for k in kept):
+            continue
+        if item.how == "fuzzy" and _covered(item, solid):
+            continue
+        kept.append(item)
+    return kept
+
+
+def _covered(item: _Found, others: list[_Found]) -> bool:
+    """True when the spans of ``others`` together cover the span of ``item``."""
+    covered = [False] * (item.end - item.start)
+    for other in others:
+        for pos in range(max(other.start, item.start), min(other.end, item.end)):
+            covered[pos - item.start] = True
+    return all(covered)
 
 
 @dataclass
@@ -85,12 +143,14 @@ class _Index:
     syl_lengths: set[int] = field(default_factory=set)
     fuzzy_lengths: set[int] = field(default_factory=set)
 
-    def add(self, keyword: Keyword, *, fuzzy: bool) -> None:
+    def add(self, keyword: Keyword, *, tolerant: bool) -> None:
         self.exact[keyword.text].append(keyword)
-        self.pinyin[keyword.syl].append(keyword)
         self.char_lengths.add(len(keyword.text))
+        if not tolerant:
+            return
+        self.pinyin[keyword.syl].append(keyword)
         self.syl_lengths.add(len(keyword.syl))
-        if fuzzy and len(keyword.syl) >= FUZZY_MIN_SYLLABLES:
+        if len(keyword.syl) >= FUZZY_MIN_SYLLABLES:
             self.fuzzy_lengths.add(len(keyword.syl))
             for variant in set(_deletes(keyword.syl)):
                 self.deleted[variant].append(keyword)
@@ -109,6 +169,8 @@ class Matcher:
         out_of_scope: Iterable[str] = (),
         in_scope: Iterable[str] = (),
         greetings: Mapping[str, Iterable[str]] | None = None,
+        documents: Mapping[str, str] | None = None,
+        text_weight: float = 0.0,
     ) -> None:
         self.min_score = min_score
         self.factors: dict[How, float] = {
@@ -117,54 +179,65 @@ class Matcher:
             "fuzzy": fuzzy_factor,
         }
         self.topic_ids = frozenset(topics)
+        self.text_weight = text_weight
+        self._bm25 = Bm25({t: normalize(d) for t, d in (documents or {}).items()})
         self._index = _Index()
         for topic, keywords in topics.items():
             for text, weight in keywords.items():
-                self._add(topic, text, weight, fuzzy=True)
+                self._add(topic, text, weight, tolerant=True)
+        # Markers and greetings match exactly: 交材 sounds like 教材, 挤进 like 基金.
         for text in out_of_scope:
-            self._add(_OUT, text, 0.0, fuzzy=False)
+            self._add(_OUT, text, 0.0, tolerant=False)
         self._in_scope = [n for n in (normalize(t) for t in in_scope) if n]
         for kind, words in (greetings or {}).items():
             for text in words:
-                self._add(_GREETING + kind, text, 0.0, fuzzy=False)
+                self._add(_GREETING + kind, text, 0.0, tolerant=False)
 
-    def _add(self, topic: str, text: str, weight: float, *, fuzzy: bool) -> None:
+    def _add(self, topic: str, text: str, weight: float, *, tolerant: bool) -> None:
         norm = normalize(text)
         if norm:
-            self._index.add(Keyword(topic, norm, weight, syllables(norm)), fuzzy=fuzzy)
+            self._index.add(Keyword(topic, norm, weight, syllables(norm)), tolerant=tolerant)
 
-    def _hits(self, norm: str) -> dict[Keyword, How]:
-        """Every keyword found in ``norm``, with the best way it was found."""
+    def _found(self, kw: Keyword, how: How, start: int, end: int) -> _Found:
+        return _Found(kw, how, start, end, kw.weight * self.factors[how])
+
+    def _hits(self, norm: str) -> list[_Found]:
+        """Every keyword occurrence in ``norm`` (exact, same-sound or one slip away)."""
         index = self._index
-        found: dict[Keyword, How] = {}
-
-        def note(keywords: list[Keyword] | None, how: How) -> None:
-            for kw in keywords or ():
-                if kw not in found or _RANK[how] < _RANK[found[kw]]:
-                    found[kw] = how
-
+        found: list[_Found] = []
         n = len(norm)
         for length in index.char_lengths:
             for i in range(n - length + 1):
-                note(index.exact.get(norm[i : i + length]), "exact")
+                for kw in index.exact.get(norm[i : i + length], ()):
+                    found.append(self._found(kw, "exact", i, i + length))
         syl = syllables(norm)
         for length in index.syl_lengths:
             for i in range(n - length + 1):
-                note(index.pinyin.get(syl[i : i + length]), "pinyin")
+                window = norm[i : i + length]
+                for kw in index.pinyin.get(syl[i : i + length], ()):
+                    # Same sound is not enough: 几个 sounds like 及格, 挤进 like 基金. A real
+                    # pinyin slip keeps at least one character of the word as it was.
+                    if kw.text != window and any(
+                        a == b for a, b in zip(kw.text, window, strict=True)
+                    ):
+                        found.append(self._found(kw, "pinyin", i, i + length))
         for length in index.fuzzy_lengths:
             for i in range(n - length + 2):
                 short = syl[i : i + length - 1]  # one syllable missing in the question
                 if len(short) == length - 1:
-                    note(index.deleted.get(short), "fuzzy")
+                    for kw in index.deleted.get(short, ()):
+                        found.append(self._found(kw, "fuzzy", i, i + length - 1))
                 same = syl[i : i + length]  # one replaced, or two swapped
                 if len(same) == length:
                     for variant in _deletes(same):
-                        note(index.deleted.get(variant), "fuzzy")
+                        for kw in index.deleted.get(variant, ()):
+                            found.append(self._found(kw, "fuzzy", i, i + length))
                 longer = syl[i : i + length + 1]  # one extra syllable in the question
                 if len(longer) == length + 1:
                     for variant in _deletes(longer):
-                        note(index.pinyin.get(variant), "fuzzy")
-        return found
+                        for kw in index.pinyin.get(variant, ()):
+                            found.append(self._found(kw, "fuzzy", i, i + length + 1))
+        return _prune(found)
 
     def match(self, question: str) -> Match:
         """Match one question; see :class:`Match` for the outcome."""
@@ -177,21 +250,38 @@ class Matcher:
         hits: list[Hit] = []
         out_of_scope = False
         greeting: str | None = None
-        for kw, how in self._hits(norm).items():
+        for found in self._hits(norm):
+            kw = found.keyword
             if kw.topic == _OUT:
                 out_of_scope = True
             elif kw.topic.startswith(_GREETING):
                 greeting = greeting or kw.topic.removeprefix(_GREETING)
             else:
-                weight = kw.weight * self.factors[how]
-                scores[kw.topic] += weight
-                hits.append(Hit(kw.topic, kw.text, how, round(weight, 3)))
+                scores[kw.topic] += found.weight
+                hits.append(Hit(kw.topic, kw.text, found.how, round(found.weight, 3)))
         hits.sort(key=lambda h: (-h.weight, h.keyword))
-        ranked = tuple(sorted(((t, round(s, 3)) for t, s in scores.items()), key=lambda x: -x[1]))
+        keyword_scores = dict(scores)
+        if self.text_weight and scores:
+            # Text similarity only strengthens topics a keyword already points at: on its
+            # own, one shared word (成绩) would otherwise make any short question "match".
+            for topic, value in self._bm25.scores(norm).items():
+                if topic in scores:
+                    scores[topic] += self.text_weight * value
+        # Ties go to the topic with more exact evidence (homophones are weaker evidence).
+        exact: dict[str, float] = defaultdict(float)
+        for hit in hits:
+            exact[hit.topic] += hit.weight if hit.how == "exact" else 0.0
+        order = sorted(scores, key=lambda t: (-round(scores[t], 6), -exact[t], t))
+        ranked = tuple((t, round(scores[t], 3)) for t in order)
         best, score = ranked[0] if ranked else (None, 0.0)
         if out_of_scope and not any(marker in norm for marker in self._in_scope):
             return Match(question, norm, "out_of_scope", None, score, ranked, tuple(hits))
-        if best is not None and score >= self.min_score:
+        # The answer needs keyword evidence of its own (half the bar) besides text similarity.
+        if (
+            best is not None
+            and score >= self.min_score
+            and keyword_scores.get(best, 0.0) >= self.min_score / 2
+        ):
             return Match(question, norm, "topic", best, score, ranked, tuple(hits))
         if greeting is not None:
             return Match(question, norm, "greeting", None, score, ranked, tuple(hits), greeting)
