@@ -143,3 +143,27 @@ def test_review_window_order(content_copy: Path) -> None:
     assert any(
         p.startswith("settings.yaml:2:") and "min must not be greater" in p for p in problems
     )
+
+
+def test_keyword_problems_are_reported(content_copy: Path) -> None:
+    guide = content_copy / "guide.yaml"
+    edit(
+        guide,
+        "    keywords:\n      谁发布: 1\n",
+        "    keywords:\n      谁发布: 1\n      誰發佈: 1\n      谁: 1\n",
+    )
+    edit(content_copy / "faq.yaml", "  - 一造\n", "  - 一造\n  - 🙂\n")
+    problems = problems_for(content_copy)
+    dup_line = line_of(guide, "誰發佈")
+    assert any(
+        p.startswith(f"guide.yaml:{dup_line}:") and "same as '谁发布' after normalisation" in p
+        for p in problems
+    ), problems
+    assert any("'谁' is too short" in p for p in problems)
+    assert any(p.startswith("faq.yaml:") and "'🙂' is too short" in p for p in problems)
+
+
+def test_keyword_weight_must_be_positive(content_copy: Path) -> None:
+    edit(content_copy / "guide.yaml", "      谁发布: 1\n", "      谁发布: -1\n")
+    problems = problems_for(content_copy)
+    assert any("topics.authority.keywords.谁发布" in p and "greater than 0" in p for p in problems)

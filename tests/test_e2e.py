@@ -36,6 +36,10 @@ async def test_start_tap_steps_and_clean_sigterm(tmp_path: Path) -> None:
             api.push_command("/steps", USER)
             sends = await api.wait_calls("sendMessage", 2)
             assert "1. 访问官方网站" in sends[1].params["text"]
+
+            api.push_text("準考證號忘記了怎麼辦😭", USER)
+            sends = await api.wait_calls("sendMessage", 3)
+            assert "忘记准考证号怎么办" in sends[2].params["text"]
             # Every answered request succeeded (a long poll still open has no status yet).
             failed = [c for c in api.calls if c.status not in (0, 200)]
             assert failed == [], api.describe_calls()

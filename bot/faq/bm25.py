@@ -37,6 +37,8 @@ class Bm25:
             df.update(counter.keys())
         self.unseen_idf = math.log(1 + (total + 0.5) / 0.5)
         self.idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        ordered = sorted(self.idf.values()) or [1.0]
+        self.floor = MIN_QUERY_BIGRAMS * ordered[len(ordered) // 2]
         self.postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for topic, counter in counts.items():
             norm = K1 * (1 - B + B * lengths[topic] / average)
@@ -48,9 +50,8 @@ class Bm25:
         terms = set(bigrams(normalized))
         if not terms:
             return {}
-        typical = sorted(self.idf.values())[len(self.idf) // 2] if self.idf else 1.0
         best = sum(self.idf.get(t, self.unseen_idf) for t in terms)
-        best = max(best, MIN_QUERY_BIGRAMS * typical) * (K1 + 1)
+        best = max(best, self.floor) * (K1 + 1)
         totals: dict[str, float] = defaultdict(float)
         for term in terms:
             idf = self.idf.get(term)

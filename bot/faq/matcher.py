@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.faq.bm25 import Bm25
-from bot.faq.normalize import normalize, syllables
+from bot.faq.normalize import normalize, sound_key
 
 How = Literal["exact", "pinyin", "fuzzy"]
 Kind = Literal["topic", "greeting", "out_of_scope", "none"]
@@ -38,7 +38,8 @@ class Keyword:
     topic: str
     text: str
     weight: float
-    syl: tuple[str, ...]
+    sound: str  # sound_key(text): one code per syllable
+    tolerant: bool = True  # found by sound and with one slip too (markers: exact only)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _shares_meaning(keyword: str, window: str) -> bool:
     return any(a == b and a not in PARTICLES for a, b in zip(keyword, window, strict=True))
 
 
-def _deletes(seq: tuple[str, ...]) -> Iterable[tuple[str, ...]]:
+def _deletes(seq: str) -> Iterable[str]:
     return (seq[:i] + seq[i + 1 :] for i in range(len(seq)))
 
 
@@ -136,23 +137,22 @@ def _covered(item: _Found, others: list[_Found]) -> bool:
 
 @dataclass
 class _Index:
-    exact: dict[str, list[Keyword]] = field(default_factory=lambda: defaultdict(list))
-    pinyin: dict[tuple[str, ...], list[Keyword]] = field(default_factory=lambda: defaultdict(list))
-    deleted: dict[tuple[str, ...], list[Keyword]] = field(default_factory=lambda: defaultdict(list))
-    char_lengths: set[int] = field(default_factory=set)
-    syl_lengths: set[int] = field(default_factory=set)
+    # Keyed by sound: an exact match is a sound match whose characters are equal too.
+    by_sound: dict[str, list[Keyword]] = field(default_factory=lambda: defaultdict(list))
+    deleted: dict[str, list[Keyword]] = field(default_factory=lambda: defaultdict(list))
+    lengths: set[int] = field(default_factory=set)
     fuzzy_lengths: set[int] = field(default_factory=set)
+    # One slip in a word of 4+ syllables leaves its first or its last syllable in place, so
+    # a window can only be a slip of some keyword if it starts or ends like one.
+    fuzzy_ends: set[str] = field(default_factory=set)
 
-    def add(self, keyword: Keyword, *, tolerant: bool) -> None:
-        self.exact[keyword.text].append(keyword)
-        self.char_lengths.add(len(keyword.text))
-        if not tolerant:
-            return
-        self.pinyin[keyword.syl].append(keyword)
-        self.syl_lengths.add(len(keyword.syl))
-        if len(keyword.syl) >= FUZZY_MIN_SYLLABLES:
-            self.fuzzy_lengths.add(len(keyword.syl))
-            for variant in set(_deletes(keyword.syl)):
+    def add(self, keyword: Keyword) -> None:
+        self.by_sound[keyword.sound].append(keyword)
+        self.lengths.add(len(keyword.text))
+        if keyword.tolerant and len(keyword.sound) >= FUZZY_MIN_SYLLABLES:
+            self.fuzzy_lengths.add(len(keyword.sound))
+            self.fuzzy_ends.update((keyword.sound[0], keyword.sound[-1]))
+            for variant in set(_deletes(keyword.sound)):
                 self.deleted[variant].append(keyword)
 
 
@@ -196,7 +196,7 @@ class Matcher:
     def _add(self, topic: str, text: str, weight: float, *, tolerant: bool) -> None:
         norm = normalize(text)
         if norm:
-            self._index.add(Keyword(topic, norm, weight, syllables(norm)), tolerant=tolerant)
+            self._index.add(Keyword(topic, norm, weight, sound_key(norm), tolerant))
 
     def _found(self, kw: Keyword, how: How, start: int, end: int) -> _Found:
         return _Found(kw, how, start, end, kw.weight * self.factors[how])
@@ -206,37 +206,41 @@ class Matcher:
         index = self._index
         found: list[_Found] = []
         n = len(norm)
-        for length in index.char_lengths:
+        sound = sound_key(norm)
+        by_sound, deleted, ends = index.by_sound, index.deleted, index.fuzzy_ends
+        for length in index.lengths:
             for i in range(n - length + 1):
-                for kw in index.exact.get(norm[i : i + length], ()):
-                    found.append(self._found(kw, "exact", i, i + length))
-        syl = syllables(norm)
-        for length in index.syl_lengths:
-            for i in range(n - length + 1):
+                keywords = by_sound.get(sound[i : i + length])
+                if not keywords:
+                    continue
                 window = norm[i : i + length]
-                for kw in index.pinyin.get(syl[i : i + length], ()):
-                    # Same sound is not enough: 几个 sounds like 及格, 挤进 like 基金. A real
-                    # pinyin slip keeps at least one character of the word as it was.
-                    if kw.text != window and any(
-                        a == b for a, b in zip(kw.text, window, strict=True)
-                    ):
+                for kw in keywords:
+                    if kw.text == window:
+                        found.append(self._found(kw, "exact", i, i + length))
+                    # Same sound is not enough: 几个 sounds like 及格, 价的 like 假的. A real
+                    # pinyin slip keeps at least one meaningful character as it was.
+                    elif kw.tolerant and _shares_meaning(kw.text, window):
                         found.append(self._found(kw, "pinyin", i, i + length))
         for length in index.fuzzy_lengths:
             for i in range(n - length + 2):
-                short = syl[i : i + length - 1]  # one syllable missing in the question
+                short = sound[i : i + length - 1]  # one syllable missing in the question
                 if len(short) == length - 1:
-                    for kw in index.deleted.get(short, ()):
+                    for kw in deleted.get(short, ()):
                         found.append(self._found(kw, "fuzzy", i, i + length - 1))
-                same = syl[i : i + length]  # one replaced, or two swapped
+                tails = sound[i + length - 1 : i + length + 1]  # last of `same` and `longer`
+                if sound[i] not in ends and ends.isdisjoint(tails):
+                    continue
+                same = sound[i : i + length]  # one replaced, or two swapped
                 if len(same) == length:
                     for variant in _deletes(same):
-                        for kw in index.deleted.get(variant, ()):
+                        for kw in deleted.get(variant, ()):
                             found.append(self._found(kw, "fuzzy", i, i + length))
-                longer = syl[i : i + length + 1]  # one extra syllable in the question
+                longer = sound[i : i + length + 1]  # one extra syllable in the question
                 if len(longer) == length + 1:
                     for variant in _deletes(longer):
-                        for kw in index.pinyin.get(variant, ()):
-                            found.append(self._found(kw, "fuzzy", i, i + length + 1))
+                        for kw in by_sound.get(variant, ()):
+                            if kw.tolerant and len(kw.sound) == length:
+                                found.append(self._found(kw, "fuzzy", i, i + length + 1))
         return _prune(found)
 
     def match(self, question: str) -> Match:

@@ -35,3 +35,29 @@ def _syllable(char: str) -> str:
 def syllables(normalized: str) -> tuple[str, ...]:
     """Toneless pinyin per character of already-normalised text (Latin and digits as is)."""
     return tuple(_syllable(char) for char in normalized)
+
+
+_SOUND_CODES: dict[str, str] = {}
+_SOUND_BASE = 0xF0000  # Supplementary Private Use Area: never in normalised text
+
+
+def _sound_code(char: str) -> str:
+    syllable = _syllable(char)
+    code = _SOUND_CODES.get(syllable)
+    if code is None:
+        code = _SOUND_CODES[syllable] = chr(_SOUND_BASE + len(_SOUND_CODES))
+    return code
+
+
+@lru_cache(maxsize=65536)
+def _char_sound(char: str) -> str:
+    return _sound_code(char)
+
+
+def sound_key(normalized: str) -> str:
+    """One code character per syllable: equal keys mean equal pinyin, position by position.
+
+    Strings slice and hash much faster than tuples of syllables, which matters because the
+    matcher looks up hundreds of windows per question.
+    """
+    return "".join(map(_char_sound, normalized))
