@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.storage import Database, UnansweredRepo
+from bot.storage.db import MIGRATIONS
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -13,13 +14,19 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 async def test_open_migrates_and_reopens(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "bot.db"
     db = await Database.open(path)
-    async with db.connection.execute("PRAGMA journal_mode") as cursor:
-        assert (await cursor.fetchone())[0] == "wal"
-    await db.close()
+    try:
+        async with db.connection.execute("PRAGMA journal_mode") as cursor:
+            mode = (await cursor.fetchone())[0]
+    finally:
+        await db.close()
     db = await Database.open(path)  # second open: nothing to migrate, data kept
-    async with db.connection.execute("PRAGMA user_version") as cursor:
-        assert (await cursor.fetchone())[0] == 1
-    await db.close()
+    try:
+        async with db.connection.execute("PRAGMA user_version") as cursor:
+            version = (await cursor.fetchone())[0]
+    finally:
+        await db.close()
+    assert mode == "wal"
+    assert version == len(MIGRATIONS)
 
 
 async def test_unanswered_counts_and_orders(tmp_path: Path) -> None:

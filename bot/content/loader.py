@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.content.models import FaqFile, GuideFile, SettingsFile, UiFile
+from bot.content.models import FaqFile, GuideFile, HolidaysFile, SettingsFile, UiFile
 from bot.content.source import PathKey, Problem, SourceFile, format_path, read_yaml
 from bot.faq.normalize import normalize
+from bot.reminders.workdays import YearArrangement, arrangement
 from bot.replies import topic_action
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, check_html, utf16_len, visible_text
 
@@ -24,6 +26,7 @@ GUIDE_FILE = "guide.yaml"
 UI_FILE = "ui.yaml"
 SETTINGS_FILE = "settings.yaml"
 FAQ_FILE = "faq.yaml"
+HOLIDAYS_FILE = "holidays.yaml"
 MIN_KEYWORD_CHARS = 2  # after normalisation; one character overlaps with everything
 
 # Topic ids other tools rely on (DESIGN.md): every one must exist in guide.yaml.
@@ -85,6 +88,7 @@ class Content:
     ui: UiFile
     settings: SettingsFile
     faq: FaqFile
+    holidays: Mapping[int, YearArrangement]
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -284,30 +288,63 @@ def _build(
         ui=filled_ui,
         settings=settings,
         faq=faq,
+        holidays={},
     )
+
+
+def _dates(text: str, year: int) -> list[date]:
+    """``2027-01-01`` or a range ``2027-02-06..2027-02-12``, all inside ``year``."""
+    first, _, last = text.partition("..")
+    start = date.fromisoformat(first.strip())
+    end = date.fromisoformat(last.strip()) if last else start
+    if start > end or start.year != year or end.year != year or (end - start).days > 31:
+        raise ValueError(f"{text!r} must be a date or a short range within {year}")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _holidays(
+    raw: HolidaysFile | None, src: SourceFile, problems: list[Problem]
+) -> dict[int, YearArrangement] | None:
+    if raw is None:
+        return None
+    years: dict[int, YearArrangement] = {}
+    for year, listed in raw.years.items():
+        days: dict[str, list[date]] = {"holidays": [], "workdays": []}
+        for key in days:
+            for index, text in enumerate(getattr(listed, key)):
+                try:
+                    days[key] += _dates(text, year)
+                except ValueError as exc:
+                    path = ("years", str(year), key, index)
+                    problems.append(src.problem(path, f"{format_path(path)}: {exc}"))
+        years[year] = arrangement(days["holidays"], days["workdays"])
+    return years
 
 
 def load_content(directory: Path) -> Content:
     """Load and validate the content folder; raise :class:`ContentError` listing all problems."""
     problems: list[Problem] = []
     sources: dict[str, SourceFile | None] = {}
-    for name in (GUIDE_FILE, UI_FILE, SETTINGS_FILE, FAQ_FILE):
+    for name in (GUIDE_FILE, UI_FILE, SETTINGS_FILE, FAQ_FILE, HOLIDAYS_FILE):
         src, found = read_yaml(directory / name, name)
         sources[name] = src
         problems.extend(found)
-    guide_src, ui_src, settings_src, faq_src = (
-        sources[n] for n in (GUIDE_FILE, UI_FILE, SETTINGS_FILE, FAQ_FILE)
+    guide_src, ui_src, settings_src, faq_src, holidays_src = (
+        sources[n] for n in (GUIDE_FILE, UI_FILE, SETTINGS_FILE, FAQ_FILE, HOLIDAYS_FILE)
     )
     guide = _validate(GuideFile, guide_src, problems) if guide_src else None
     ui = _validate(UiFile, ui_src, problems) if ui_src else None
     settings = _validate(SettingsFile, settings_src, problems) if settings_src else None
     faq = _validate(FaqFile, faq_src, problems) if faq_src else None
+    holidays_raw = _validate(HolidaysFile, holidays_src, problems) if holidays_src else None
+    holidays = _holidays(holidays_raw, holidays_src, problems) if holidays_src else None
     if guide and guide_src:
         _check_topics(guide, guide_src, problems)
     if guide and guide_src and faq and faq_src:
         _check_faq(guide, guide_src, faq, faq_src, problems)
-    if guide and guide_src and ui and ui_src and settings and faq:
+    if guide and guide_src and ui and ui_src and settings and faq and holidays is not None:
         content = _build(guide, guide_src, ui, ui_src, settings, faq, problems)
+        content = replace(content, holidays=holidays)
         if not problems:
             return content
     problems.sort(key=lambda p: (p.file, p.line))

@@ -125,3 +125,16 @@ class FaqFile(_Strict):
     in_scope: list[NonEmpty] = Field(default_factory=list)
     out_of_scope: list[NonEmpty] = Field(default_factory=list)
     greetings: dict[Literal["hello", "thanks"], list[NonEmpty]] = Field(default_factory=dict)
+
+
+class YearHolidays(_Strict):
+    """One year's official arrangement: days off (ranges allowed) and working weekends."""
+
+    holidays: list[str] = Field(default_factory=list)
+    workdays: list[str] = Field(default_factory=list)
+
+
+class HolidaysFile(_Strict):
+    """content/holidays.yaml: arrangements for years the holiday library does not cover."""
+
+    years: dict[int, YearHolidays] = Field(default_factory=dict)

@@ -4,6 +4,14 @@ All SQL of the bot lives in this package, always with bound parameters.
 """
 
 from bot.storage.db import Database
+from bot.storage.reminders import DueAlert, Reminder, ReminderRepo
 from bot.storage.unanswered import UnansweredQuestion, UnansweredRepo
 
-__all__ = ["Database", "UnansweredQuestion", "UnansweredRepo"]
+__all__ = [
+    "Database",
+    "DueAlert",
+    "Reminder",
+    "ReminderRepo",
+    "UnansweredQuestion",
+    "UnansweredRepo",
+]

@@ -21,6 +21,32 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX unanswered_by_count ON unanswered (count DESC, last_seen DESC);
     """,
+    # Reminders: a deadline a user cares about, and one alert row per "how early" choice.
+    # Times are UTC ISO-8601 strings (sortable). The dispatcher reads alerts in fire_at order
+    # from alerts_due and never loads them all.
+    """
+    CREATE TABLE reminders (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        chat_id    INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        due_at     TEXT NOT NULL,
+        active     INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX reminders_by_user ON reminders (user_id, active, due_at);
+    CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY,
+        reminder_id INTEGER NOT NULL REFERENCES reminders (id) ON DELETE CASCADE,
+        fire_at     TEXT NOT NULL,
+        lead_min    INTEGER NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'pending',
+        sent_at     TEXT
+    );
+    CREATE INDEX alerts_due ON alerts (status, fire_at);
+    CREATE INDEX alerts_by_reminder ON alerts (reminder_id);
+    """,
 )
 
 

@@ -1,0 +1,1 @@
+"""Reminders: working-day calendar, Chinese date/time input, reminder service and dispatcher."""
