@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -89,12 +90,28 @@ def cmd_console() -> int:
 
 
 async def _console(settings: Settings, store: ContentStore) -> None:
-    from bot.channels.console import run_console
+    from bot.channels.console.session import ConsoleSender, run_console
+    from bot.reminders.dispatcher import Dispatcher
 
     db = await Database.open(settings.db)
+    conversation = _conversation(settings, store, None)
+    dispatcher: Dispatcher | None = None
+
+    def wake() -> None:
+        if dispatcher is not None:
+            dispatcher.wake()
+
+    service = conversation.attach_storage(db, wake)
+    dispatcher = Dispatcher(
+        service.repo, ConsoleSender(sys.stdout), service.render_alert, clock=conversation.clock
+    )
+    task = asyncio.create_task(dispatcher.run())
     try:
-        await run_console(_conversation(settings, store, db))
+        await run_console(conversation, export_dir=settings.db.parent)
     finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         await db.close()
 
 

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Content, ContentError, ContentStore, Topic
 from bot.content.models import UiTexts
 from bot.faq import Match
+from bot.reminders.flow import PREFIX as REMIND_PREFIX
+from bot.reminders.flow import RemindFlow
+from bot.reminders.service import ReminderService
 from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Reply, topic_action
-from bot.storage import UnansweredRepo
+from bot.storage import Database, ReminderRepo, UnansweredRepo
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
 
 log = logging.getLogger(__name__)
 
 BUTTONS_PER_ROW = 2
-PUBLIC_BUILTINS = ("start", "help", "menu")
+PUBLIC_BUILTINS = ("start", "help", "menu", "remind", "reminders", "release", "ics")
 ADMIN_COMMANDS = ("reload", "unanswered")
 UNANSWERED_SHOWN = 20
 
@@ -29,6 +33,15 @@ UNANSWERED_SHOWN = 20
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who is talking and where: what every answer may depend on."""
+
+    user_id: int
+    chat_id: int
+    is_admin: bool = False
 
 
 class Conversation:
@@ -46,6 +59,22 @@ class Conversation:
         self.unanswered_repo = unanswered
         self.timezone = timezone or ZoneInfo("Asia/Shanghai")
         self.clock = clock
+        self.reminders: RemindFlow | None = None
+
+    def attach_storage(
+        self, db: Database, on_reminders_changed: Callable[[], None] = lambda: None
+    ) -> ReminderService:
+        """Use ``db`` for unanswered questions and reminders; returns the reminder service."""
+        self.unanswered_repo = UnansweredRepo(db)
+        service = ReminderService(
+            ReminderRepo(db),
+            self.store,
+            timezone=self.timezone,
+            clock=self.clock,
+            on_change=on_reminders_changed,
+        )
+        self.reminders = RemindFlow(service, self.store, lambda: self._menu_rows(self.content))
+        return service
 
     @property
     def content(self) -> Content:
@@ -129,11 +158,15 @@ class Conversation:
             return match, reply
         return match, self._with_menu(lambda texts: texts.no_answer)
 
-    async def question(self, text: str) -> Reply:
+    async def question(self, text: str, *, who: Who | None = None) -> Reply:
         """Answer free text: the best topic, a greeting, or an honest "not covered" + menu.
 
+        While a /remind waits for a typed date or text, the text goes there instead.
         Questions without an answer are recorded for content authors (/unanswered).
         """
+        flow = self.reminders
+        if who is not None and flow is not None and flow.waiting_for_text(who.user_id):
+            return await flow.on_text(who.user_id, who.chat_id, text)
         match, reply = self.answer(text)
         unanswered = match.kind in ("none", "out_of_scope")
         if unanswered and self.unanswered_repo is not None and match.normalized:
@@ -178,7 +211,7 @@ class Conversation:
         """Apology after an internal error, with the menu so the user is never stuck."""
         return self._with_menu(lambda texts: texts.error)
 
-    def action(self, action: str) -> Reply:
+    async def action(self, action: str, *, who: Who) -> Reply:
         """Answer a button tap; outdated buttons get the current menu."""
         if action == MENU_ACTION:
             return self.menu()
@@ -186,26 +219,42 @@ class Conversation:
             reply = self.topic(action.removeprefix(TOPIC_ACTION_PREFIX))
             if reply is not None:
                 return reply
+        if action.startswith(REMIND_PREFIX) and self.reminders is not None:
+            return await self.reminders.on_action(who.user_id, who.chat_id, action)
         return self._with_menu(lambda texts: texts.stale_button)
 
     def is_command(self, name: str) -> bool:
         """True when ``name`` is a command this bot answers (topic, built-in or admin)."""
         return name in PUBLIC_BUILTINS or name in ADMIN_COMMANDS or name in self.content.topics
 
-    async def command(self, name: str, *, is_admin: bool) -> Reply | None:
-        """Answer ``/name``; None when there is no such command."""
+    async def command(self, name: str, *, who: Who, args: str = "") -> Reply | None:
+        """Answer ``/name args``; None when there is no such command."""
         name = name.lower()
         if name == "start":
             return self.start()
         if name == "help":
-            return self.help(is_admin=is_admin)
+            return self.help(is_admin=who.is_admin)
         if name == "menu":
             return self.menu()
         if name == "reload":
-            return await self.reload(is_admin=is_admin)
+            return await self.reload(is_admin=who.is_admin)
         if name == "unanswered":
-            return await self.unanswered(is_admin=is_admin)
+            return await self.unanswered(is_admin=who.is_admin)
+        if name in ("remind", "reminders", "release", "ics"):
+            return await self._reminder_command(name, who, args)
         return self.topic(name)
+
+    async def _reminder_command(self, name: str, who: Who, args: str) -> Reply:
+        flow = self.reminders
+        if flow is None:  # no storage attached (e.g. `ask`): nothing can be kept
+            return self.error()
+        if name == "remind":
+            return await flow.start(who.user_id, who.chat_id, args)
+        if name == "reminders":
+            return await flow.list(who.user_id)
+        if name == "release":
+            return await flow.release(args)
+        return await flow.ics(who.user_id)
 
     async def reload(self, *, is_admin: bool) -> Reply:
         """Admin only: re-read content; a bad file is reported and the old content stays."""

@@ -22,11 +22,21 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file to send with a message (the message text is its caption)."""
+
+    filename: str
+    data: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Message:
     """One chat message in Telegram HTML, with optional rows of buttons under it."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    document: Document | None = None
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,16 @@ async def test_start_shows_welcome_and_menu(tg: Harness) -> None:
 async def test_help_lists_every_command(tg: Harness) -> None:
     await tg.command("/help")
     text = tg.sent()[0]["text"]
-    for name in ("start", "help", "menu", *REQUIRED_TOPICS):
+    for name in (
+        "start",
+        "help",
+        "menu",
+        "remind",
+        "reminders",
+        "release",
+        "ics",
+        *REQUIRED_TOPICS,
+    ):
         assert f"/{name} — " in text
     assert "/reload" not in text
 
@@ -296,7 +305,15 @@ async def test_reload_by_admin_rejects_bad_content_and_keeps_old(
 async def test_post_init_sets_chinese_command_menu(tg: Harness) -> None:
     (params,) = tg.sent("setMyCommands")
     commands = {c["command"]: c["description"] for c in params["commands"]}
-    assert set(REQUIRED_TOPICS) | {"start", "help", "menu"} == set(commands)
+    assert set(REQUIRED_TOPICS) | {
+        "start",
+        "help",
+        "menu",
+        "remind",
+        "reminders",
+        "release",
+        "ics",
+    } == set(commands)
     assert "reload" not in commands
     assert commands["steps"] == "成绩查询四步走：官网、入口、登录、核实"
 

@@ -46,7 +46,26 @@ REQUIRED_TOPICS = (
     "certificate",
     "tracking",
 )
-BUILTIN_COMMANDS = frozenset({"start", "help", "menu", "reload", "unanswered"})
+BUILTIN_COMMANDS = frozenset(
+    {"start", "help", "menu", "reload", "unanswered", "remind", "reminders", "release", "ics"}
+)
+# Filled when a reminder text is used (ui.yaml, section reminders).
+REMINDER_PLACEHOLDERS = frozenset(
+    {
+        "what",
+        "due",
+        "alerts",
+        "limit",
+        "n",
+        "at",
+        "left",
+        "release",
+        "deadline",
+        "workdays",
+        "years",
+        "reason",
+    }
+)
 # Placeholders filled when the text is used, not from settings.yaml.
 RUNTIME_PLACEHOLDERS = {
     "reload_ok": {"topics"},
@@ -281,7 +300,16 @@ def _build(
         key: _fill(text, values, ui_src, ("texts", key), problems, runtime.get(key, set()))
         for key, text in ui.texts.model_dump().items()
     }
-    filled_ui = ui.model_copy(update={"texts": ui.texts.model_copy(update=texts)})
+    reminder_texts: dict[str, Any] = {
+        key: _fill(text, values, ui_src, ("reminders", key), problems, REMINDER_PLACEHOLDERS)
+        for key, text in ui.reminders.model_dump().items()
+    }
+    filled_ui = ui.model_copy(
+        update={
+            "texts": ui.texts.model_copy(update=texts),
+            "reminders": ui.reminders.model_copy(update=reminder_texts),
+        }
+    )
     return Content(
         topics=topics,
         menu=tuple(tuple(row) for row in guide.menu),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -64,6 +65,54 @@ class UiTexts(_Strict):
     error: NonEmpty
 
 
+class ReminderTexts(_Strict):
+    """Texts and labels of the reminder feature (ui.yaml, section reminders)."""
+
+    ask_what: NonEmpty
+    kind_review: Label
+    kind_audit: Label
+    kind_certificate: Label
+    kind_custom: Label
+    ask_text: NonEmpty
+    ask_when: NonEmpty
+    from_release: Label
+    ask_release: NonEmpty
+    ask_lead: NonEmpty
+    lead_1d: Label
+    lead_2h: Label
+    lead_both: Label
+    lead_0: Label
+    cancel: Label
+    cancelled: NonEmpty
+    saved: NonEmpty
+    leads_passed: NonEmpty
+    limit: NonEmpty
+    bad_time: NonEmpty
+    text_too_long: NonEmpty
+    list_empty: NonEmpty
+    list_header: NonEmpty
+    list_item: NonEmpty
+    delete: Label
+    snooze: Label
+    deleted: NonEmpty
+    snoozed: NonEmpty
+    not_found: NonEmpty
+    alert: NonEmpty
+    alert_late: NonEmpty
+    due_passed: NonEmpty
+    left_days: NonEmpty
+    left_hours: NonEmpty
+    left_minutes: NonEmpty
+    release_usage: NonEmpty
+    release_result: NonEmpty
+    release_approx: NonEmpty
+    release_remind: Label
+    ics_caption: NonEmpty
+    ics_empty: NonEmpty
+    my_reminders: Label
+    weekdays: Annotated[str, StringConstraints(min_length=7, max_length=7)]
+
+
 class UiButtons(_Strict):
     """Labels of buttons the code adds by itself."""
 
@@ -76,6 +125,10 @@ class BuiltinCommands(_Strict):
     start: CommandDescription
     help: CommandDescription
     menu: CommandDescription
+    remind: CommandDescription
+    reminders: CommandDescription
+    release: CommandDescription
+    ics: CommandDescription
 
 
 class AdminCommands(_Strict):
@@ -89,6 +142,7 @@ class UiFile(_Strict):
     """content/ui.yaml."""
 
     texts: UiTexts
+    reminders: ReminderTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands
@@ -111,6 +165,11 @@ class SettingsFile(_Strict):
     """content/settings.yaml: values that change every year, usable as {placeholders}."""
 
     review_window_workdays: ReviewWindow
+    # Working days from score release to the review deadline used by /release; None: the
+    # window's minimum (the earliest the deadline can be, so nobody is reminded too late).
+    review_deadline_workdays: int | None = Field(default=None, ge=1, le=60)
+    # The official release date once announced: /release without a date uses it.
+    score_release_date: date | None = None
     values: dict[str, str | int] = Field(default_factory=dict)
 
 

@@ -2,20 +2,24 @@
 
 Works interactively and with piped stdin (it stops at end of input). Lines are read in a
 worker thread so the event loop never blocks. The person at the terminal runs the bot, so
-admin commands (/reload) are allowed here.
+admin commands (/reload) are allowed here. Files (the .ics export) are written to
+``export_dir`` and their path printed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import Conversation
+from bot.conversation import Conversation, Who
+from bot.delivery import Outcome, Result
 from bot.replies import Button, Reply
 from bot.textfmt import visible_text
 
 RULE = "─" * 24
+CONSOLE_USER = Who(user_id=1, chat_id=1, is_admin=True)
 
 
 def render(reply: Reply) -> tuple[str, list[Button]]:
@@ -30,7 +34,9 @@ def render(reply: Reply) -> tuple[str, list[Button]]:
     return text, choices
 
 
-async def answer_line(conversation: Conversation, line: str, choices: list[Button]) -> Reply | None:
+async def answer_line(
+    conversation: Conversation, line: str, choices: list[Button], who: Who = CONSOLE_USER
+) -> Reply | None:
     """The reply to one typed line; None for a blank line."""
     line = line.strip()
     if not line:
@@ -38,20 +44,45 @@ async def answer_line(conversation: Conversation, line: str, choices: list[Butto
     if line.isdigit():
         number = int(line)
         if 1 <= number <= len(choices):
-            return conversation.action(choices[number - 1].action)
+            return await conversation.action(choices[number - 1].action, who=who)
         limit = str(len(choices)) if choices else "0"
         return Reply.single(
             conversation.content.ui.texts.console_bad_choice.replace("{max}", limit)
         )
     if line.startswith("/"):
-        name = line[1:].split(maxsplit=1)[0] if len(line) > 1 else ""
-        reply = await conversation.command(name.partition("@")[0], is_admin=True)
+        command, _, args = line[1:].partition(" ")
+        reply = await conversation.command(command.partition("@")[0], who=who, args=args)
         return reply if reply is not None else conversation.unknown_command()
-    return await conversation.question(line)
+    return await conversation.question(line, who=who)
+
+
+class ConsoleSender:
+    """Prints reminders that come due while the console runs."""
+
+    def __init__(self, stdout: TextIO) -> None:
+        self.stdout = stdout
+
+    async def send(self, chat_id: int, reply: Reply) -> Result:
+        """Print ``reply`` as if it arrived in the chat."""
+        text, _ = render(reply)
+        print(f"\n{text}", file=self.stdout, flush=True)
+        return Result(Outcome.SENT)
+
+
+def _save_documents(reply: Reply, export_dir: Path | None, stdout: TextIO) -> None:
+    for message in reply.messages:
+        if message.document is not None and export_dir is not None:
+            export_dir.mkdir(parents=True, exist_ok=True)
+            path = export_dir / message.document.filename
+            path.write_bytes(message.document.data)
+            print(f"→ {path}", file=stdout, flush=True)
 
 
 async def run_console(
-    conversation: Conversation, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+    conversation: Conversation,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    export_dir: Path | None = None,
 ) -> None:
     """Run the conversation on a terminal until end of input or Ctrl-C."""
     interactive = stdin.isatty()
@@ -70,3 +101,4 @@ async def run_console(
         if new_choices:
             choices = new_choices
         print(f"\n{text}", file=stdout, flush=True)
+        _save_documents(reply, export_dir, stdout)

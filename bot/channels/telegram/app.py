@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
@@ -15,11 +18,14 @@ from bot.channels.telegram.context import (
 )
 from bot.channels.telegram.handlers import HANDLERS, on_error
 from bot.channels.telegram.render import publish_commands
+from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.conversation import Conversation
-from bot.storage import Database, UnansweredRepo
+from bot.reminders.dispatcher import Dispatcher
+from bot.storage import Database
 
 DATABASE_KEY = "database"
+DISPATCHER_KEY = "reminder_dispatcher"
 
 # Connections beyond the handler concurrency: getUpdates has its own pool, this headroom
 # covers sends made outside handlers (error replies, post_init) so they never wait.
@@ -48,14 +54,33 @@ def build_application(
     """
 
     async def post_init(app: Application) -> None:
-        """Open the database and publish the command menu before the first update."""
+        """Open the database, start the reminder dispatcher, publish the command menu."""
         db = await Database.open(settings.db)
         app.bot_data[DATABASE_KEY] = db
-        conversation.unanswered_repo = UnansweredRepo(db)
+        dispatcher: Dispatcher | None = None
+
+        def wake() -> None:
+            if dispatcher is not None:
+                dispatcher.wake()
+
+        service = conversation.attach_storage(db, wake)
+        dispatcher = Dispatcher(
+            service.repo, TelegramSender(app.bot), service.render_alert, clock=conversation.clock
+        )
+        app.bot_data[DISPATCHER_KEY] = asyncio.create_task(dispatcher.run(), name="reminders")
         await publish_commands(app.bot, conversation.content)
+
+    async def post_stop(app: Application) -> None:
+        """Stop sending reminders before the bot's HTTP client closes."""
+        task: asyncio.Task[None] | None = app.bot_data.pop(DISPATCHER_KEY, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def post_shutdown(app: Application) -> None:
         """Close the database after the last update was handled."""
+        await post_stop(app)
         db: Database | None = app.bot_data.pop(DATABASE_KEY, None)
         if db is not None:
             await db.close()
@@ -75,6 +100,7 @@ def build_application(
         )
         .concurrent_updates(settings.concurrent_updates)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is None:

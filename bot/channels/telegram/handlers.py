@@ -11,24 +11,38 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.channels.telegram.context import BotContext
 from bot.channels.telegram.render import edit_with_reply, publish_commands, send_reply
+from bot.conversation import Who
+
+MAX_ARGS = 300  # command arguments are short; bounded work for huge messages
 
 log = logging.getLogger(__name__)
 
 
-def parse_command(message: Message, bot_username: str | None) -> tuple[str, bool] | None:
-    """``(name, addressed)`` for a message starting with a command meant for this bot.
+def parse_command(message: Message, bot_username: str | None) -> tuple[str, bool, str] | None:
+    """``(name, addressed, args)`` for a message starting with a command meant for this bot.
 
-    ``addressed`` is True for ``/name@ourbot``. None when the message is no command or the
-    command names another bot (``/start@otherbot`` in a group).
+    ``addressed`` is True for ``/name@ourbot``; ``args`` is the text after the command.
+    None when the message is no command or the command names another bot
+    (``/start@otherbot`` in a group).
     """
     entity = next(iter(message.entities), None)
     if entity is None or entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
         return None
-    raw = message.parse_entity(entity)[1:]
+    command = message.parse_entity(entity)
+    raw = command[1:]
     name, _, target = raw.partition("@")
     if target and (bot_username is None or target.lower() != bot_username.lower()):
         return None
-    return name.lower(), bool(target)
+    args = (message.text or "")[len(command) :].strip()
+    return name.lower(), bool(target), args[:MAX_ARGS]
+
+
+def who(update: Update, context: BotContext) -> Who:
+    """The user and chat of an update, and whether the user is an admin."""
+    user = update.effective_user
+    chat = update.effective_chat
+    user_id = user.id if user else 0
+    return Who(user_id, chat.id if chat else user_id, context.settings.is_admin(user_id))
 
 
 def _is_private(update: Update) -> bool:
@@ -43,14 +57,11 @@ async def on_command(update: Update, context: BotContext) -> None:
     parsed = parse_command(message, context.bot.username)
     if parsed is None:
         return
-    name, addressed = parsed
+    name, addressed, args = parsed
     private = _is_private(update)
     conversation = context.conversation
     before = conversation.content
-    user = update.effective_user
-    reply = await conversation.command(
-        name, is_admin=context.settings.is_admin(user.id if user else None)
-    )
+    reply = await conversation.command(name, who=who(update, context), args=args)
     if reply is None:
         if not private and not addressed:
             return  # in a group an unaddressed unknown command may be another bot's
@@ -89,7 +100,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or update.effective_chat is None:
         return
-    reply = await context.conversation.question(message.text or "")
+    reply = await context.conversation.question(message.text or "", who=who(update, context))
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 
@@ -101,7 +112,7 @@ async def on_group_text(update: Update, context: BotContext) -> None:
     question = addressed_text(message, context.bot.id, context.bot.username)
     if question is None:
         return
-    reply = await context.conversation.question(question)
+    reply = await context.conversation.question(question, who=who(update, context))
     await send_reply(context.bot, update.effective_chat.id, reply, reply_to=message.message_id)
 
 
@@ -118,7 +129,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     if query is None:
         return
     await query.answer()
-    await edit_with_reply(context.bot, query, context.conversation.action(query.data or ""))
+    reply = await context.conversation.action(query.data or "", who=who(update, context))
+    await edit_with_reply(context.bot, query, reply)
 
 
 async def on_error(update: object, context: BotContext) -> None:

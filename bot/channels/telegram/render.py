@@ -9,6 +9,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     ReplyParameters,
 )
@@ -55,6 +56,15 @@ async def send_reply(
             if reply_to is not None and index == 0
             else None
         )
+        if message.document is not None:
+            await bot.send_document(
+                chat_id,
+                InputFile(message.document.data, filename=message.document.filename),
+                caption=message.text,
+                reply_markup=build_keyboard(message.buttons),
+                reply_parameters=quote,
+            )
+            continue
         await bot.send_message(
             chat_id,
             message.text,
@@ -75,6 +85,9 @@ async def edit_with_reply(bot: ExtBot[None], query: CallbackQuery, reply: Reply)
             await send_reply(bot, query.from_user.id, reply)
         return
     first, rest = reply.messages[0], reply.messages[1:]
+    if first.document is not None:  # a file cannot replace a text message: send it
+        await send_reply(bot, target.chat_id, reply)
+        return
     try:
         await bot.edit_message_text(
             first.text,

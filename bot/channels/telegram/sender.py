@@ -1,0 +1,43 @@
+"""Deliver replies the bot sends on its own (reminders), mapping Telegram errors to outcomes."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.channels.telegram.render import send_reply
+from bot.delivery import Outcome, Result
+from bot.replies import Reply
+
+log = logging.getLogger(__name__)
+GONE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights")
+NETWORK_RETRY = 5.0
+
+
+class TelegramSender:
+    """:class:`bot.delivery.Sender` for Telegram."""
+
+    def __init__(self, bot: ExtBot[None]) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, reply: Reply) -> Result:
+        """Send; 403 and vanished chats are BLOCKED, 429 and network trouble RETRY."""
+        try:
+            await send_reply(self.bot, chat_id, reply)
+        except Forbidden as exc:
+            return Result(Outcome.BLOCKED, reason=str(exc))
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+            return Result(Outcome.RETRY, retry_after=float(seconds), reason=str(exc))
+        except BadRequest as exc:
+            if any(marker in str(exc).lower() for marker in GONE):
+                return Result(Outcome.BLOCKED, reason=str(exc))
+            return Result(Outcome.FAILED, reason=str(exc))
+        except NetworkError as exc:  # includes TimedOut
+            return Result(Outcome.RETRY, retry_after=NETWORK_RETRY, reason=str(exc))
+        except TelegramError as exc:
+            return Result(Outcome.FAILED, reason=str(exc))
+        return Result(Outcome.SENT)

@@ -1,0 +1,35 @@
+"""What a channel reports back after trying to deliver one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from bot.replies import Reply
+
+
+class Outcome(Enum):
+    """How a send ended."""
+
+    SENT = "sent"
+    BLOCKED = "blocked"  # the user blocked the bot / chat gone: never send there again
+    RETRY = "retry"  # flood limit or network trouble: try again after ``retry_after``
+    FAILED = "failed"  # permanent for this message (bad request): count and move on
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome plus what the caller needs to act on it."""
+
+    outcome: Outcome
+    retry_after: float = 0.0
+    reason: str = ""
+
+
+class Sender(Protocol):
+    """A channel's way to deliver a reply to a chat on its own initiative."""
+
+    async def send(self, chat_id: int, reply: Reply) -> Result:
+        """Deliver ``reply`` to ``chat_id``; never raises for delivery problems."""
+        ...

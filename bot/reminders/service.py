@@ -1,0 +1,209 @@
+"""Reminder rules: create within limits, list, cancel, snooze, export, render alerts.
+
+Channel-neutral: takes user and chat ids and datetimes, returns plain values or Replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Alarm, Calendar, Event
+
+from bot.content import Content, ContentStore
+from bot.reminders.workdays import Deadline, WorkCalendar
+from bot.replies import MENU_ACTION, Button, Document, Reply, topic_action
+from bot.storage import DueAlert, Reminder, ReminderRepo
+from bot.textfmt import escape
+
+KINDS = ("review", "audit", "certificate", "custom")
+KIND_TOPIC = {"review": "review", "audit": "audit", "certificate": "certificate"}
+MAX_ACTIVE = 50
+MAX_TEXT = 100
+SNOOZE = timedelta(days=1)
+LEADS = {"1d": (1440,), "2h": (120,), "b": (1440, 120), "0": (0,)}
+DEFAULT_LEADS = (1440, 120, 0)
+
+
+@dataclass(frozen=True)
+class Created:
+    """A stored reminder and the alert times that remain in the future."""
+
+    reminder_id: int
+    alerts: tuple[datetime, ...]
+    leads_dropped: bool
+
+
+@dataclass(frozen=True)
+class LimitReached:
+    """The user already has the maximum number of active reminders."""
+
+    limit: int
+
+
+class ReminderService:
+    """Everything the conversation needs to do with reminders."""
+
+    def __init__(
+        self,
+        repo: ReminderRepo,
+        store: ContentStore,
+        *,
+        timezone: ZoneInfo,
+        clock: Callable[[], datetime],
+        on_change: Callable[[], None] = lambda: None,
+        limit: int = MAX_ACTIVE,
+    ) -> None:
+        self.repo = repo
+        self.store = store
+        self.timezone = timezone
+        self.clock = clock
+        self.on_change = on_change
+        self.limit = limit
+
+    @property
+    def content(self) -> Content:
+        """Live content (texts, settings, holiday arrangements)."""
+        return self.store.current
+
+    def now(self) -> datetime:
+        """The current time in the user's time zone."""
+        return self.clock().astimezone(self.timezone)
+
+    # -- working days ------------------------------------------------------------------
+
+    def review_deadline(self, release: date) -> tuple[int, Deadline]:
+        """``(N, deadline)``: N working days after the release date, N from settings."""
+        settings = self.content.settings
+        workdays = settings.review_deadline_workdays or settings.review_window_workdays.min
+        calendar = WorkCalendar(self.content.holidays)
+        return workdays, calendar.add_workdays(release, workdays)
+
+    # -- storage ---------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        kind: str,
+        text: str,
+        due_at: datetime,
+        leads: Sequence[int],
+    ) -> Created | LimitReached:
+        """Store a reminder; alerts already in the past are dropped (at due time remains)."""
+        if await self.repo.count_active(user_id) >= self.limit:
+            return LimitReached(self.limit)
+        now = self.clock()
+        alerts = sorted({(due_at - timedelta(minutes=m), m) for m in leads if m >= 0})
+        future = [(at, m) for at, m in alerts if at > now]
+        dropped = len(future) < len(alerts)
+        if not future:
+            future = [(due_at, 0)]
+        reminder_id = await self.repo.add(
+            user_id=user_id, chat_id=chat_id, kind=kind, text=text, due_at=due_at,
+            alerts=future, now=now,
+        )  # fmt: skip
+        self.on_change()
+        return Created(reminder_id, tuple(at for at, _ in future), dropped)
+
+    async def list(self, user_id: int) -> list[Reminder]:
+        """The user's active reminders, soonest first."""
+        return await self.repo.list_active(user_id)
+
+    async def cancel(self, user_id: int, reminder_id: int) -> Reminder | None:
+        """Cancel one of the user's reminders; None when it is not theirs or not active."""
+        found = await self._own(user_id, reminder_id)
+        if found is not None and await self.repo.cancel(user_id, reminder_id):
+            self.on_change()
+            return found
+        return None
+
+    async def snooze(self, user_id: int, reminder_id: int) -> tuple[Reminder, datetime] | None:
+        """One more alert a day later than the next one (or than now)."""
+        found = await self._own(user_id, reminder_id)
+        if found is None:
+            return None
+        base = max(self.clock(), min(found.alerts, default=self.clock()))
+        at = base + SNOOZE
+        if not await self.repo.snooze(user_id, reminder_id, at):
+            return None
+        self.on_change()
+        return found, at
+
+    async def _own(self, user_id: int, reminder_id: int) -> Reminder | None:
+        return next((r for r in await self.repo.list_active(user_id) if r.id == reminder_id), None)
+
+    # -- presentation --------------------------------------------------------------------
+
+    def label(self, kind: str, text: str) -> str:
+        """What a reminder is about, as shown to the user (escaped)."""
+        texts = self.content.ui.reminders
+        if kind == "custom":
+            return escape(text)
+        return getattr(texts, f"kind_{kind}").split(" ", 1)[-1]
+
+    def fmt(self, moment: datetime) -> str:
+        """``12月10日（周四）09:00``, with the year when it is not this year's."""
+        local = moment.astimezone(self.timezone)
+        weekday = self.content.ui.reminders.weekdays[local.weekday()]
+        year = f"{local.year}年" if local.year != self.now().year else ""
+        return f"{year}{local.month}月{local.day}日（周{weekday}）{local:%H:%M}"
+
+    def fmt_day(self, day: date) -> str:
+        """``2026年12月8日（周二）``."""
+        weekday = self.content.ui.reminders.weekdays[day.weekday()]
+        return f"{day.year}年{day.month}月{day.day}日（周{weekday}）"
+
+    def left(self, due_at: datetime) -> str:
+        """Time left until ``due_at`` in words."""
+        texts = self.content.ui.reminders
+        seconds = (due_at - self.clock()).total_seconds()
+        if seconds <= 0:
+            return texts.due_passed
+        if seconds >= 86400:
+            return texts.left_days.replace("{n}", str(round(seconds / 86400)))
+        if seconds >= 3600:
+            return texts.left_hours.replace("{n}", str(round(seconds / 3600)))
+        return texts.left_minutes.replace("{n}", str(max(1, round(seconds / 60))))
+
+    def render_alert(self, alert: DueAlert, late: bool) -> Reply:
+        """The reminder message: what is due, when, a late note, a link to the topic."""
+        texts = self.content.ui.reminders
+        text = (
+            texts.alert.replace("{what}", self.label(alert.kind, alert.text))
+            .replace("{due}", self.fmt(alert.due_at))
+            .replace("{left}", self.left(alert.due_at))
+        )
+        if late:
+            text = text.rstrip() + "\n" + texts.alert_late
+        rows: list[tuple[Button, ...]] = []
+        topic = self.content.topics.get(KIND_TOPIC.get(alert.kind, ""))
+        if topic is not None:
+            rows.append((Button(topic.button, topic_action(topic.id)),))
+        rows.append((Button(self.content.ui.buttons.menu, MENU_ACTION),))
+        return Reply.single(text, tuple(rows))
+
+    def ics(self, reminders: Sequence[Reminder]) -> Document:
+        """A calendar file with one event per reminder and an alarm per pending alert."""
+        calendar = Calendar()
+        calendar.add("prodid", "-//exam-score-bot//zh-CN")
+        calendar.add("version", "2.0")
+        stamp = self.clock()
+        for reminder in reminders:
+            event = Event()
+            event.add("uid", f"reminder-{reminder.id}@exam-score-bot")
+            event.add("dtstamp", stamp)
+            event.add("summary", self.label(reminder.kind, reminder.text))
+            event.add("dtstart", reminder.due_at)
+            event.add("dtend", reminder.due_at + timedelta(minutes=30))
+            for at in reminder.alerts:
+                alarm = Alarm()
+                alarm.add("action", "DISPLAY")
+                alarm.add("description", self.label(reminder.kind, reminder.text))
+                alarm.add("trigger", at - reminder.due_at)
+                event.add_component(alarm)
+            calendar.add_component(event)
+        return Document("reminders.ics", calendar.to_ical(), "text/calendar")
