@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
@@ -68,3 +69,42 @@ async def test_group_suffix_answered_chatter_ignored(tmp_path: Path) -> None:
             texts = api.sent_texts(-1001)
             assert len(texts) == 2
             assert "主菜单" in texts[1]
+
+
+def reminder_texts(api_texts: list[str]) -> list[str]:
+    return [t for t in api_texts if t.startswith("⏰ <b>提醒：")]
+
+
+async def test_reminder_due_in_seconds_arrives(tmp_path: Path) -> None:
+    async with StandinServer() as server:
+        api = server.api
+        async with BotProcess(api, server.base_url, tmp_path):
+            api.push_command("/remind 3秒后 测试提醒", USER)
+            (saved,) = await api.wait_calls("sendMessage", 1)
+            assert "已设置提醒：<b>测试提醒</b>" in saved.params["text"]
+            await api.wait_for(lambda calls: len(reminder_texts(api.sent_texts(USER))) >= 1, 15)
+            (alert,) = reminder_texts(api.sent_texts(USER))
+            assert "测试提醒" in alert
+            assert "离线期间" not in alert
+
+
+async def test_kill_9_with_reminders_due_loses_none(tmp_path: Path) -> None:
+    users = [USER + n for n in range(3)]
+    async with StandinServer() as server:
+        api = server.api
+        bot = BotProcess(api, server.base_url, tmp_path, name="first")
+        await bot.start()
+        for n, user in enumerate(users):
+            api.push_command(f"/remind {4 + n}秒后 交材料{n}", user)
+        await api.wait_calls("sendMessage", len(users))  # all three stored and confirmed
+        assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+        await asyncio.sleep(8)  # every reminder comes due while the bot is down
+        async with BotProcess(api, server.base_url, tmp_path, name="second"):
+            await api.wait_for(
+                lambda calls: all(reminder_texts(api.sent_texts(u)) for u in users), 20
+            )
+            await asyncio.sleep(1)  # a duplicate would show up now
+            for n, user in enumerate(users):
+                (alert,) = reminder_texts(api.sent_texts(user))
+                assert f"交材料{n}" in alert
+                assert "离线期间到期" in alert

@@ -96,8 +96,8 @@ class RemindFlow:
             return Reply.single(self.t.ask_text, (self._cancel_row(),))
         if len(text) > MAX_TEXT:
             return Reply.single(self.t.text_too_long)
-        return await self._save(user_id, chat_id, Draft(kind, when.at, text=text, due=when.at),
-                                DEFAULT_LEADS)  # fmt: skip
+        draft = Draft(kind, self.service.clock(), text=text, due=when.at)
+        return await self._save(user_id, chat_id, draft, DEFAULT_LEADS, chosen=False)
 
     async def on_text(self, user_id: int, chat_id: int, text: str) -> Reply:
         """A typed answer while a /remind is waiting for one."""
@@ -116,15 +116,17 @@ class RemindFlow:
         if draft.step == "release":
             release = parse_when(text, self.service.now(), allow_past=True)
             if isinstance(release, NotUnderstood):
-                return Reply.single(self.t.bad_time.replace("{reason}", release.reason),
-                                    (self._cancel_row(),))  # fmt: skip
+                return Reply.single(
+                    self.t.bad_time.replace("{reason}", release.reason), (self._cancel_row(),)
+                )
             _, deadline = self.service.review_deadline(release.at.date())
             draft.due = self._end_of_day(deadline.day)
             return self._ask_lead(draft)
         when = parse_when(text, self.service.now())
         if isinstance(when, NotUnderstood):
-            return Reply.single(self.t.bad_time.replace("{reason}", when.reason),
-                                (self._cancel_row(),))  # fmt: skip
+            return Reply.single(
+                self.t.bad_time.replace("{reason}", when.reason), (self._cancel_row(),)
+            )
         draft.due = when.at
         return self._ask_lead(draft)
 
@@ -195,14 +197,25 @@ class RemindFlow:
         return self._ask_lead(draft)
 
     async def _save(
-        self, user_id: int, chat_id: int, draft: Draft, leads: tuple[int, ...]
+        self,
+        user_id: int,
+        chat_id: int,
+        draft: Draft,
+        leads: tuple[int, ...],
+        *,
+        chosen: bool = True,
     ) -> Reply:
+        """Store the draft; ``chosen``: the user picked the leads (say if some passed)."""
         self.drafts.pop(user_id, None)
         assert draft.due is not None
         created = await self.service.create(
-            user_id=user_id, chat_id=chat_id, kind=draft.kind, text=draft.text,
-            due_at=draft.due, leads=leads,
-        )  # fmt: skip
+            user_id=user_id,
+            chat_id=chat_id,
+            kind=draft.kind,
+            text=draft.text,
+            due_at=draft.due,
+            leads=leads,
+        )
         if isinstance(created, LimitReached):
             return Reply.single(self.t.limit.replace("{limit}", str(created.limit)))
         text = (
@@ -210,7 +223,7 @@ class RemindFlow:
             .replace("{due}", self.service.fmt(draft.due))
             .replace("{alerts}", "、".join(self.service.fmt(a) for a in created.alerts))
         )
-        if created.leads_dropped:
+        if created.leads_dropped and chosen:
             text = text.rstrip() + "\n" + self.t.leads_passed
         rows = ((Button(self.t.my_reminders, f"{PREFIX}list"),), self._menu_row())
         return Reply.single(text, rows)
@@ -247,8 +260,10 @@ class RemindFlow:
             if gone is None:
                 return Reply.single(self.t.not_found, self.menu_rows())
             what = self.service.label(gone.kind, gone.text)
-            return Reply.single(self.t.deleted.replace("{what}", what),
-                                ((Button(self.t.my_reminders, f"{PREFIX}list"),),))  # fmt: skip
+            return Reply.single(
+                self.t.deleted.replace("{what}", what),
+                ((Button(self.t.my_reminders, f"{PREFIX}list"),),),
+            )
         snoozed = await self.service.snooze(user_id, reminder_id)
         if snoozed is None:
             return Reply.single(self.t.not_found, self.menu_rows())

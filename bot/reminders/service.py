@@ -103,9 +103,14 @@ class ReminderService:
         if not future:
             future = [(due_at, 0)]
         reminder_id = await self.repo.add(
-            user_id=user_id, chat_id=chat_id, kind=kind, text=text, due_at=due_at,
-            alerts=future, now=now,
-        )  # fmt: skip
+            user_id=user_id,
+            chat_id=chat_id,
+            kind=kind,
+            text=text,
+            due_at=due_at,
+            alerts=future,
+            now=now,
+        )
         self.on_change()
         return Created(reminder_id, tuple(at for at, _ in future), dropped)
 
