@@ -147,11 +147,24 @@ class Conversation:
             topic = content.topics[match.topic]
             others = self._others(content, topic, match)
             return match, Reply.of(topic.messages, self._topic_rows(content, topic, others))
+        if match.kind == "topic" and match.topic == "remind":
+            texts = content.ui.reminders
+            rows = (
+                (Button(texts.start, f"{REMIND_PREFIX}go"),),
+                (Button(texts.my_reminders, f"{REMIND_PREFIX}list"),),
+                self._menu_button(content),
+            )
+            return match, Reply.single(texts.offer, rows)
         if match.kind == "greeting":
             if match.greeting == "thanks":
                 return match, self._with_menu(lambda texts: texts.greeting_thanks)
             return match, self._with_menu(lambda texts: texts.greeting_hello)
-        guesses = match.others(content.faq.alternatives, floor=content.faq.min_score / 3)
+        limit = content.faq.alternatives
+        guesses = [
+            t
+            for t in match.others(limit + 1, floor=content.faq.min_score / 3)
+            if t in content.topics
+        ][:limit]
         if match.kind == "none" and guesses:
             rows = tuple((Button(content.topics[t].button, topic_action(t)),) for t in guesses)
             reply = Reply.single(content.ui.texts.did_you_mean, (*rows, self._menu_button(content)))
@@ -177,7 +190,11 @@ class Conversation:
     def _others(content: Content, topic: Topic, match: Match) -> list[str]:
         """Other likely topics for the buttons, topped up with the answer's related topics."""
         limit = content.faq.alternatives
-        others = match.others(limit, floor=content.faq.min_score / 3)
+        others = [
+            t
+            for t in match.others(limit + 1, floor=content.faq.min_score / 3)
+            if t in content.topics
+        ][:limit]
         for ref in topic.related:
             if len(others) >= limit:
                 break

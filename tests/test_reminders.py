@@ -292,3 +292,11 @@ async def test_retry_after_flood_limit_then_sent(env: Env) -> None:
     sender = FakeSender(outcomes={101: [Result(Outcome.RETRY, retry_after=0.05)]})
     await run_dispatcher(env, sender, until=1)
     assert len(sender.sent) == 1
+
+
+async def test_asking_about_reminders_offers_the_feature(env: Env) -> None:
+    c = env.conversation
+    reply = await c.question("怎么设置提醒", who=ALICE)
+    assert "我可以在截止日期前提醒你" in text_of(reply)
+    reply = await c.action(actions(reply)["⏰ 设置提醒"], who=ALICE)
+    assert "要提醒你什么" in text_of(reply)

@@ -107,6 +107,8 @@ class ReminderTexts(_Strict):
     release_result: NonEmpty
     release_approx: NonEmpty
     release_remind: Label
+    offer: NonEmpty
+    start: Label
     ics_caption: NonEmpty
     ics_empty: NonEmpty
     my_reminders: Label
@@ -184,6 +186,8 @@ class FaqFile(_Strict):
     in_scope: list[NonEmpty] = Field(default_factory=list)
     out_of_scope: list[NonEmpty] = Field(default_factory=list)
     greetings: dict[Literal["hello", "thanks"], list[NonEmpty]] = Field(default_factory=dict)
+    # Keywords of the bot's own features (topic ids from DESIGN.md), answered with an entry.
+    features: dict[Literal["remind"], dict[str, Weight]] = Field(default_factory=dict)
 
 
 class YearHolidays(_Strict):

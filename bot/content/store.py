@@ -13,8 +13,10 @@ from bot.textfmt import visible_text
 def build_matcher(content: Content) -> Matcher:
     """The free-text matcher for ``content`` (topic keywords plus faq.yaml settings)."""
     faq = content.faq
+    topics = {topic.id: topic.keywords for topic in content.topics.values()}
+    topics.update(faq.features)
     return Matcher(
-        {topic.id: topic.keywords for topic in content.topics.values()},
+        topics,
         min_score=faq.min_score,
         pinyin_factor=faq.pinyin_factor,
         fuzzy_factor=faq.fuzzy_factor,
