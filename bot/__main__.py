@@ -91,20 +91,10 @@ def cmd_console() -> int:
 
 async def _console(settings: Settings, store: ContentStore) -> None:
     from bot.channels.console.session import ConsoleSender, run_console
-    from bot.reminders.dispatcher import Dispatcher
 
     db = await Database.open(settings.db)
     conversation = _conversation(settings, store, None)
-    dispatcher: Dispatcher | None = None
-
-    def wake() -> None:
-        if dispatcher is not None:
-            dispatcher.wake()
-
-    service = conversation.attach_storage(db, wake)
-    dispatcher = Dispatcher(
-        service.repo, ConsoleSender(sys.stdout), service.render_alert, clock=conversation.clock
-    )
+    dispatcher = conversation.attach_storage(db, ConsoleSender(sys.stdout))
     task = asyncio.create_task(dispatcher.run())
     try:
         await run_console(conversation, export_dir=settings.db.parent)

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Content, ContentError, ContentStore, Topic
 from bot.content.models import UiTexts
+from bot.delivery import Sender
 from bot.faq import Match
+from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.flow import PREFIX as REMIND_PREFIX
 from bot.reminders.flow import RemindFlow
 from bot.reminders.service import ReminderService
@@ -61,20 +63,24 @@ class Conversation:
         self.clock = clock
         self.reminders: RemindFlow | None = None
 
-    def attach_storage(
-        self, db: Database, on_reminders_changed: Callable[[], None] = lambda: None
-    ) -> ReminderService:
-        """Use ``db`` for unanswered questions and reminders; returns the reminder service."""
+    def attach_storage(self, db: Database, sender: Sender) -> Dispatcher:
+        """Keep unanswered questions and reminders in ``db``; deliver alerts via ``sender``.
+
+        Returns the reminder dispatcher; the caller runs it as a task for the bot's lifetime.
+        """
         self.unanswered_repo = UnansweredRepo(db)
+        dispatcher: Dispatcher | None = None
+
+        def wake() -> None:
+            if dispatcher is not None:
+                dispatcher.wake()
+
         service = ReminderService(
-            ReminderRepo(db),
-            self.store,
-            timezone=self.timezone,
-            clock=self.clock,
-            on_change=on_reminders_changed,
+            ReminderRepo(db), self.store, timezone=self.timezone, clock=self.clock, on_change=wake
         )
         self.reminders = RemindFlow(service, self.store, lambda: self._menu_rows(self.content))
-        return service
+        dispatcher = Dispatcher(service.repo, sender, service.render_alert, clock=self.clock)
+        return dispatcher
 
     @property
     def content(self) -> Content:

@@ -71,9 +71,10 @@ async def env(content_copy: Path) -> AsyncIterator[Env]:
     clock = Clock(START)
     db = await Database.open(content_copy.parent / "bot.db")
     conversation = Conversation(ContentStore.open(content_copy), timezone=SHANGHAI, clock=clock)
-    service = conversation.attach_storage(db)
+    conversation.attach_storage(db, FakeSender())
+    assert conversation.reminders is not None
     try:
-        yield Env(conversation, service, db, clock)
+        yield Env(conversation, conversation.reminders.service, db, clock)
     finally:
         await db.close()
 

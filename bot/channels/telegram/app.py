@@ -21,7 +21,6 @@ from bot.channels.telegram.render import publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.conversation import Conversation
-from bot.reminders.dispatcher import Dispatcher
 from bot.storage import Database
 
 DATABASE_KEY = "database"
@@ -57,16 +56,7 @@ def build_application(
         """Open the database, start the reminder dispatcher, publish the command menu."""
         db = await Database.open(settings.db)
         app.bot_data[DATABASE_KEY] = db
-        dispatcher: Dispatcher | None = None
-
-        def wake() -> None:
-            if dispatcher is not None:
-                dispatcher.wake()
-
-        service = conversation.attach_storage(db, wake)
-        dispatcher = Dispatcher(
-            service.repo, TelegramSender(app.bot), service.render_alert, clock=conversation.clock
-        )
+        dispatcher = conversation.attach_storage(db, TelegramSender(app.bot))
         app.bot_data[DISPATCHER_KEY] = asyncio.create_task(dispatcher.run(), name="reminders")
         await publish_commands(app.bot, conversation.content)
 
