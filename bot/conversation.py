@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.audience import PREFIX as AUDIENCE_PREFIX
+from bot.audience import Audience
 from bot.content import Content, ContentError, ContentStore, Topic
 from bot.content.models import UiTexts
 from bot.delivery import Sender
@@ -20,15 +22,25 @@ from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.flow import PREFIX as REMIND_PREFIX
 from bot.reminders.flow import RemindFlow
 from bot.reminders.service import ReminderService
-from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Reply, topic_action
-from bot.storage import Database, ReminderRepo, UnansweredRepo
+from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Message, Reply, topic_action
+from bot.storage import ChatRepo, Database, ReminderRepo, UnansweredRepo
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
 
 log = logging.getLogger(__name__)
 
 BUTTONS_PER_ROW = 2
-PUBLIC_BUILTINS = ("start", "help", "menu", "remind", "reminders", "release", "ics")
-ADMIN_COMMANDS = ("reload", "unanswered")
+PUBLIC_BUILTINS = (
+    "start",
+    "help",
+    "menu",
+    "remind",
+    "reminders",
+    "release",
+    "ics",
+    "subscribe",
+    "unsubscribe",
+)
+ADMIN_COMMANDS = ("reload", "unanswered", "stats")
 UNANSWERED_SHOWN = 20
 
 
@@ -43,7 +55,10 @@ class Who:
 
     user_id: int
     chat_id: int
-    is_admin: bool = False
+    is_admin: bool = False  # a bot admin (BOT_ADMIN_IDS)
+    chat_type: str = "private"
+    chat_title: str = ""  # group title, or the user's name in private chats
+    chat_admin: bool = False  # an admin of this group or channel (checked by the channel)
 
 
 class Conversation:
@@ -62,6 +77,7 @@ class Conversation:
         self.timezone = timezone or ZoneInfo("Asia/Shanghai")
         self.clock = clock
         self.reminders: RemindFlow | None = None
+        self.audience: Audience | None = None
 
     def attach_storage(self, db: Database, sender: Sender) -> Dispatcher:
         """Keep unanswered questions and reminders in ``db``; deliver alerts via ``sender``.
@@ -69,6 +85,7 @@ class Conversation:
         Returns the reminder dispatcher; the caller runs it as a task for the bot's lifetime.
         """
         self.unanswered_repo = UnansweredRepo(db)
+        self.audience = Audience(ChatRepo(db), self.store, self.clock)
         dispatcher: Dispatcher | None = None
 
         def wake() -> None:
@@ -187,6 +204,8 @@ class Conversation:
         if who is not None and flow is not None and flow.waiting_for_text(who.user_id):
             return await flow.on_text(who.user_id, who.chat_id, text)
         match, reply = self.answer(text)
+        if match.kind == "topic" and self.audience is not None:
+            await self.audience.answered()
         unanswered = match.kind in ("none", "out_of_scope")
         if unanswered and self.unanswered_repo is not None and match.normalized:
             await self.unanswered_repo.record(match.normalized, text.strip(), self.clock())
@@ -242,6 +261,8 @@ class Conversation:
             reply = self.topic(action.removeprefix(TOPIC_ACTION_PREFIX))
             if reply is not None:
                 return reply
+        if action.startswith(AUDIENCE_PREFIX) and self.audience is not None:
+            return await self.audience.on_action(who.user_id, action)
         if action.startswith(REMIND_PREFIX) and self.reminders is not None:
             return await self.reminders.on_action(who.user_id, who.chat_id, action)
         return self._with_menu(lambda texts: texts.stale_button)
@@ -254,7 +275,7 @@ class Conversation:
         """Answer ``/name args``; None when there is no such command."""
         name = name.lower()
         if name == "start":
-            return self.start()
+            return await self._start(who)
         if name == "help":
             return self.help(is_admin=who.is_admin)
         if name == "menu":
@@ -263,9 +284,36 @@ class Conversation:
             return await self.reload(is_admin=who.is_admin)
         if name == "unanswered":
             return await self.unanswered(is_admin=who.is_admin)
+        if name in ("subscribe", "unsubscribe", "stats"):
+            return await self._audience_command(name, who)
         if name in ("remind", "reminders", "release", "ics"):
             return await self._reminder_command(name, who, args)
         return self.topic(name)
+
+    async def _start(self, who: Who) -> Reply:
+        """Welcome and menu; in private also the subscription state and the one-time offer."""
+        reply = self.start()
+        if self.audience is None or who.chat_type != "private":
+            return reply
+        state, offer = await self.audience.on_start(who.user_id, who.chat_title)
+        welcome = reply.messages[0]
+        first = Message(f"{welcome.text.rstrip()}\n{state}", welcome.buttons)
+        return Reply((first, offer) if offer is not None else (first,))
+
+    async def _audience_command(self, name: str, who: Who) -> Reply:
+        if self.audience is None:
+            return self.error()
+        if name == "stats":
+            if not who.is_admin:
+                return Reply.single(self.content.ui.texts.not_admin)
+            return await self.audience.stats()
+        return await self.audience.set(
+            who.chat_id,
+            who.chat_type,
+            who.chat_title,
+            name == "subscribe",
+            chat_admin=who.chat_admin,
+        )
 
     async def _reminder_command(self, name: str, who: Who, args: str) -> Reply:
         flow = self.reminders

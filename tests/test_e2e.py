@@ -24,8 +24,9 @@ async def test_start_tap_steps_and_clean_sigterm(tmp_path: Path) -> None:
             assert described["steps"] == "成绩查询四步走：官网、入口、登录、核实"
 
             api.push_command("/start", USER)
-            (welcome,) = await api.wait_calls("sendMessage", 1)
+            welcome, offer = await api.wait_calls("sendMessage", 2)
             assert "不是官方渠道" in welcome.params["text"]
+            assert "要不要接收重要通知" in offer.params["text"]  # asked once, not subscribed
             keyboard = welcome.params["reply_markup"]["inline_keyboard"]
             assert keyboard[1][0] == {"text": "🔍 查询四步走", "callback_data": "t:steps"}
 
@@ -35,12 +36,12 @@ async def test_start_tap_steps_and_clean_sigterm(tmp_path: Path) -> None:
             await api.wait_calls("answerCallbackQuery", 1)
 
             api.push_command("/steps", USER)
-            sends = await api.wait_calls("sendMessage", 2)
-            assert "1. 访问官方网站" in sends[1].params["text"]
+            sends = await api.wait_calls("sendMessage", 3)
+            assert "1. 访问官方网站" in sends[2].params["text"]
 
             api.push_text("準考證號忘記了怎麼辦😭", USER)
-            sends = await api.wait_calls("sendMessage", 3)
-            assert "忘记准考证号怎么办" in sends[2].params["text"]
+            sends = await api.wait_calls("sendMessage", 4)
+            assert "忘记准考证号怎么办" in sends[3].params["text"]
             # Every answered request succeeded (a long poll still open has no status yet).
             failed = [c for c in api.calls if c.status not in (0, 200)]
             assert failed == [], api.describe_calls()

@@ -17,7 +17,7 @@ from bot.channels.telegram import build_application
 from bot.channels.telegram.context import BotApplication
 from bot.config import Settings
 from bot.content import REQUIRED_TOPICS, ContentStore
-from bot.conversation import Conversation
+from bot.conversation import PUBLIC_BUILTINS, Conversation
 from tests.standin import FakeBotAPI, FakeRequest
 
 ADMIN = 900
@@ -79,7 +79,9 @@ async def tg(content_copy: Path) -> AsyncIterator[Harness]:
 
 async def test_start_shows_welcome_and_menu(tg: Harness) -> None:
     await tg.command("/start")
-    (sent,) = tg.sent()
+    sent, offer = tg.sent()
+    assert "🔕 通知订阅：未开启" in sent["text"]
+    assert [d for _, d in buttons(offer)] == ["s:on", "s:no"]
     assert int(sent["chat_id"]) == USER
     assert sent["parse_mode"] == "HTML"
     assert "不是官方渠道" in sent["text"]
@@ -94,16 +96,7 @@ async def test_start_shows_welcome_and_menu(tg: Harness) -> None:
 async def test_help_lists_every_command(tg: Harness) -> None:
     await tg.command("/help")
     text = tg.sent()[0]["text"]
-    for name in (
-        "start",
-        "help",
-        "menu",
-        "remind",
-        "reminders",
-        "release",
-        "ics",
-        *REQUIRED_TOPICS,
-    ):
+    for name in (*PUBLIC_BUILTINS, *REQUIRED_TOPICS):
         assert f"/{name} — " in text
     assert "/reload" not in text
 
@@ -159,7 +152,7 @@ async def test_button_tap_edits_the_message_in_place(tg: Harness) -> None:
     # Back to the menu from there.
     await tg.feed(tg.api.push_callback("m", USER, menu_id))
     assert "主菜单" in tg.sent("editMessageText")[-1]["text"]
-    assert len(tg.sent()) == 1  # still only the /start message: taps edit, never spam
+    assert len(tg.sent()) == 2  # still only /start's welcome and offer: taps edit, never spam
 
 
 async def test_same_button_twice_is_not_an_error(tg: Harness) -> None:
@@ -305,15 +298,7 @@ async def test_reload_by_admin_rejects_bad_content_and_keeps_old(
 async def test_post_init_sets_chinese_command_menu(tg: Harness) -> None:
     (params,) = tg.sent("setMyCommands")
     commands = {c["command"]: c["description"] for c in params["commands"]}
-    assert set(REQUIRED_TOPICS) | {
-        "start",
-        "help",
-        "menu",
-        "remind",
-        "reminders",
-        "release",
-        "ics",
-    } == set(commands)
+    assert set(REQUIRED_TOPICS) | set(PUBLIC_BUILTINS) == set(commands)
     assert "reload" not in commands
     assert commands["steps"] == "成绩查询四步走：官网、入口、登录、核实"
 
@@ -332,3 +317,104 @@ async def test_handler_error_is_logged_and_user_told(
     assert "出了点问题" in sent["text"]
     assert "kaboom" not in sent["text"]
     assert any("kaboom" in (r.exc_text or str(r.exc_info)) for r in caplog.records)
+
+
+async def test_subscription_offer_once_and_commands(tg: Harness) -> None:
+    await tg.command("/start")
+    offer_id = tg.api.calls_of("sendMessage")[1].response["message_id"]
+    await tg.feed(tg.api.push_callback("s:on", USER, offer_id))
+    assert "已订阅通知" in tg.sent("editMessageText")[-1]["text"]
+    await tg.command("/start")
+    assert len(tg.sent()) == 3  # welcome only: the offer is made once
+    assert "🔔 通知订阅：已开启" in tg.sent()[-1]["text"]
+    await tg.command("/unsubscribe")
+    assert "已取消订阅" in tg.sent()[-1]["text"]
+    await tg.command("/stats", user=ADMIN)
+    stats = tg.sent()[-1]["text"]
+    assert "用户：2" in stats and "订阅通知的用户：0" in stats  # the user and the admin
+
+
+async def test_stats_is_admin_only_and_counts_answers(tg: Harness) -> None:
+    await tg.command("/stats")
+    assert "仅限管理员" in tg.sent()[-1]["text"]
+    await tg.feed(tg.api.push_text("准考证号忘了", USER))
+    await tg.command("/stats", user=ADMIN)
+    assert "已回答的问题：1" in tg.sent()[-1]["text"]
+
+
+def membership(chat: dict[str, Any], status: str, **rights: bool) -> dict[str, Any]:
+    bot = {"id": 424242, "is_bot": True, "first_name": "ExamBot", "username": "exam_test_bot"}
+    new: dict[str, Any] = {"status": status, "user": bot}
+    if status == "kicked":
+        new["until_date"] = 0
+    if status == "administrator":
+        new |= {
+            "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+            "can_delete_messages": True, "can_manage_video_chats": False,
+            "can_restrict_members": False, "can_promote_members": False,
+            "can_change_info": False, "can_invite_users": True, "can_post_stories": False,
+            "can_edit_stories": False, "can_delete_stories": False, **rights,
+        }  # fmt: skip
+    return {
+        "my_chat_member": {
+            "chat": chat,
+            "from": {"id": ADMIN, "is_bot": False, "first_name": "管理员"},
+            "date": 1_760_000_000,
+            "old_chat_member": {"status": "left", "user": bot},
+            "new_chat_member": new,
+        }
+    }
+
+
+async def test_groups_and_channels_from_my_chat_member(tg: Harness) -> None:
+    group = {"id": GROUP, "type": "supergroup", "title": "阳泉二造交流群"}
+    channel = {"id": -100999, "type": "channel", "title": "培训学校公告"}
+    await tg.feed(tg.api.push_update(membership(group, "member")))
+    await tg.feed(tg.api.push_update(membership(channel, "administrator", can_post_messages=True)))
+    await tg.feed(tg.api.push_text("hi", USER))  # a private user
+    repo = tg.app.bot_data["conversation"].audience.repo
+    assert (await repo.get(GROUP)).subscribed  # groups get announcements once added
+    assert (await repo.get(-100999)).member
+    stats = await repo.stats()
+    assert (stats.users, stats.groups, stats.channels, stats.subscribers) == (1, 1, 1, 0)
+    await tg.feed(tg.api.push_update(membership(group, "kicked")))
+    assert not (await repo.get(GROUP)).member
+    # The private user blocks the bot.
+    blocked = membership({"id": USER, "type": "private", "first_name": "考生"}, "kicked")
+    await tg.feed(tg.api.push_update(blocked))
+    assert (await repo.stats()).users == 0
+
+
+async def test_group_migration_keeps_subscription(tg: Harness) -> None:
+    old = {"id": -4242, "type": "group", "title": "老群"}
+    await tg.feed(tg.api.push_update(membership(old, "member")))
+    update = tg.api.push_text("x", USER, chat_id=-4242, chat_type="group")
+    del update["message"]["text"]
+    update["message"]["migrate_to_chat_id"] = -1004242
+    await tg.feed(update)
+    repo = tg.app.bot_data["conversation"].audience.repo
+    assert await repo.get(-4242) is None
+    moved = await repo.get(-1004242)
+    assert moved is not None and moved.subscribed and moved.type == "supergroup"
+
+
+async def test_only_group_admins_switch_group_announcements(tg: Harness) -> None:
+    statuses = {USER: "member", ADMIN: "administrator"}
+
+    def get_chat_member(params: dict[str, Any]) -> dict[str, Any]:
+        user_id = int(params["user_id"])
+        status = statuses[user_id]
+        member = membership({"id": GROUP, "type": "supergroup", "title": "群"}, status)
+        new = member["my_chat_member"]["new_chat_member"]
+        new["user"] = {"id": user_id, "is_bot": False, "first_name": "人"}
+        return new
+
+    tg.api.set_handler("getChatMember", get_chat_member)
+    await tg.command("/unsubscribe", chat_id=GROUP, chat_type="supergroup", username_suffix=True)
+    assert "只有本群的管理员" in tg.sent()[-1]["text"]
+    await tg.command(
+        "/unsubscribe", user=ADMIN, chat_id=GROUP, chat_type="supergroup", username_suffix=True
+    )
+    assert "本群已关闭通知" in tg.sent()[-1]["text"]
+    repo = tg.app.bot_data["conversation"].audience.repo
+    assert not (await repo.get(GROUP)).subscribed

@@ -47,7 +47,20 @@ REQUIRED_TOPICS = (
     "tracking",
 )
 BUILTIN_COMMANDS = frozenset(
-    {"start", "help", "menu", "reload", "unanswered", "remind", "reminders", "release", "ics"}
+    {
+        "start",
+        "help",
+        "menu",
+        "reload",
+        "unanswered",
+        "remind",
+        "reminders",
+        "release",
+        "ics",
+        "subscribe",
+        "unsubscribe",
+        "stats",
+    }
 )
 # Filled when a reminder text is used (ui.yaml, section reminders).
 REMINDER_PLACEHOLDERS = frozenset(
@@ -66,6 +79,8 @@ REMINDER_PLACEHOLDERS = frozenset(
         "reason",
     }
 )
+# Filled when a subscription or statistics text is used (ui.yaml, section audience).
+AUDIENCE_PLACEHOLDERS = frozenset({"users", "subscribers", "groups", "channels", "questions"})
 # Placeholders filled when the text is used, not from settings.yaml.
 RUNTIME_PLACEHOLDERS = {
     "reload_ok": {"topics"},
@@ -304,10 +319,15 @@ def _build(
         key: _fill(text, values, ui_src, ("reminders", key), problems, REMINDER_PLACEHOLDERS)
         for key, text in ui.reminders.model_dump().items()
     }
+    audience_texts: dict[str, Any] = {
+        key: _fill(text, values, ui_src, ("audience", key), problems, AUDIENCE_PLACEHOLDERS)
+        for key, text in ui.audience.model_dump().items()
+    }
     filled_ui = ui.model_copy(
         update={
             "texts": ui.texts.model_copy(update=texts),
             "reminders": ui.reminders.model_copy(update=reminder_texts),
+            "audience": ui.audience.model_copy(update=audience_texts),
         }
     )
     return Content(

@@ -115,6 +115,23 @@ class ReminderTexts(_Strict):
     weekdays: Annotated[str, StringConstraints(min_length=7, max_length=7)]
 
 
+class AudienceTexts(_Strict):
+    """Texts of subscriptions and statistics (ui.yaml, section audience)."""
+
+    state_on: NonEmpty
+    state_off: NonEmpty
+    offer: NonEmpty
+    btn_yes: Label
+    btn_no: Label
+    subscribed: NonEmpty
+    unsubscribed: NonEmpty
+    declined: NonEmpty
+    group_admin_only: NonEmpty
+    group_subscribed: NonEmpty
+    group_unsubscribed: NonEmpty
+    stats: NonEmpty
+
+
 class UiButtons(_Strict):
     """Labels of buttons the code adds by itself."""
 
@@ -131,6 +148,8 @@ class BuiltinCommands(_Strict):
     reminders: CommandDescription
     release: CommandDescription
     ics: CommandDescription
+    subscribe: CommandDescription
+    unsubscribe: CommandDescription
 
 
 class AdminCommands(_Strict):
@@ -138,6 +157,7 @@ class AdminCommands(_Strict):
 
     reload: CommandDescription
     unanswered: CommandDescription
+    stats: CommandDescription
 
 
 class UiFile(_Strict):
@@ -145,6 +165,7 @@ class UiFile(_Strict):
 
     texts: UiTexts
     reminders: ReminderTexts
+    audience: AudienceTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands

@@ -3,11 +3,15 @@
 All SQL of the bot lives in this package, always with bound parameters.
 """
 
+from bot.storage.chats import AudienceStats, ChatRepo, ChatRow
 from bot.storage.db import Database
 from bot.storage.reminders import DueAlert, Reminder, ReminderRepo
 from bot.storage.unanswered import UnansweredQuestion, UnansweredRepo
 
 __all__ = [
+    "AudienceStats",
+    "ChatRepo",
+    "ChatRow",
     "Database",
     "DueAlert",
     "Reminder",

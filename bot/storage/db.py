@@ -47,6 +47,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_due ON alerts (status, fire_at);
     CREATE INDEX alerts_by_reminder ON alerts (reminder_id);
     """,
+    # The audience: every chat the bot knows (from messages and my_chat_member updates),
+    # whether it can still post there and whether it wants announcements.
+    """
+    CREATE TABLE chats (
+        chat_id    INTEGER PRIMARY KEY,
+        type       TEXT NOT NULL,
+        title      TEXT NOT NULL DEFAULT '',
+        member     INTEGER NOT NULL DEFAULT 1,
+        subscribed INTEGER NOT NULL DEFAULT 0,
+        asked      INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX chats_audience ON chats (subscribed, member, type);
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    """,
 )
 
 

@@ -16,7 +16,7 @@ from bot.channels.telegram.context import (
     BotApplication,
     BotContext,
 )
-from bot.channels.telegram.handlers import HANDLERS, on_error
+from bot.channels.telegram.handlers import HANDLERS, TRACKING_HANDLER, on_error
 from bot.channels.telegram.render import publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
@@ -102,6 +102,9 @@ def build_application(
     app: BotApplication = builder.build()
     app.bot_data[CONVERSATION_KEY] = conversation
     app.bot_data[SETTINGS_KEY] = settings
+    # Group -1 runs first for every private message and only records the user; the
+    # answering handlers in group 0 then run as usual.
+    app.add_handler(TRACKING_HANDLER, group=-1)
     app.add_handlers(HANDLERS)
     app.add_error_handler(on_error)
     return app

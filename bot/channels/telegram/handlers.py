@@ -5,9 +5,15 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, MessageEntity, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.channels.telegram.context import BotContext
 from bot.channels.telegram.render import edit_with_reply, publish_commands, send_reply
@@ -37,12 +43,34 @@ def parse_command(message: Message, bot_username: str | None) -> tuple[str, bool
     return name.lower(), bool(target), args[:MAX_ARGS]
 
 
-def who(update: Update, context: BotContext) -> Who:
-    """The user and chat of an update, and whether the user is an admin."""
+def who(update: Update, context: BotContext, *, chat_admin: bool = False) -> Who:
+    """The user and chat of an update, and whether the user is a bot admin."""
     user = update.effective_user
     chat = update.effective_chat
     user_id = user.id if user else 0
-    return Who(user_id, chat.id if chat else user_id, context.settings.is_admin(user_id))
+    chat_type = chat.type if chat else ChatType.PRIVATE
+    title = (chat.title if chat and chat.title else None) or (user.full_name if user else "")
+    return Who(
+        user_id,
+        chat.id if chat else user_id,
+        context.settings.is_admin(user_id),
+        str(chat_type),
+        title,
+        chat_admin,
+    )
+
+
+async def is_chat_admin(update: Update, context: BotContext) -> bool:
+    """True when the sender administers this group (asked from Telegram)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        log.warning("getChatMember failed; treating the user as no admin", exc_info=True)
+        return False
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
 def _is_private(update: Update) -> bool:
@@ -61,7 +89,14 @@ async def on_command(update: Update, context: BotContext) -> None:
     private = _is_private(update)
     conversation = context.conversation
     before = conversation.content
-    reply = await conversation.command(name, who=who(update, context), args=args)
+    chat_admin = (
+        not private
+        and name in ("subscribe", "unsubscribe")
+        and await is_chat_admin(update, context)
+    )
+    reply = await conversation.command(
+        name, who=who(update, context, chat_admin=chat_admin), args=args
+    )
     if reply is None:
         if not private and not addressed:
             return  # in a group an unaddressed unknown command may be another bot's
@@ -146,7 +181,46 @@ async def on_error(update: object, context: BotContext) -> None:
         log.warning("could not tell the user about the error", exc_info=True)
 
 
+async def track_private(update: Update, context: BotContext) -> None:
+    """Remember every private user who writes: the audience for announcements."""
+    audience = context.conversation.audience
+    user = update.effective_user
+    if audience is not None and user is not None:
+        await audience.private_seen(user.id, user.full_name)
+
+
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
+    """The bot was added, promoted, removed or blocked somewhere: update the audience."""
+    change = update.my_chat_member
+    audience = context.conversation.audience
+    if change is None or audience is None:
+        return
+    chat, member = change.chat, change.new_chat_member
+    can_post = member.status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)
+    if chat.type == ChatType.CHANNEL:
+        can_post = member.status == ChatMemberStatus.ADMINISTRATOR and bool(
+            getattr(member, "can_post_messages", False)
+        )
+    if can_post:
+        title = chat.title or (change.from_user.full_name if change.from_user else "")
+        await audience.joined(chat.id, str(chat.type), title)
+    else:
+        await audience.gone(chat.id)
+
+
+async def on_migrate(update: Update, context: BotContext) -> None:
+    """A group became a supergroup: move its subscription to the new chat id."""
+    message = update.effective_message
+    audience = context.conversation.audience
+    if message is None or audience is None or message.migrate_to_chat_id is None:
+        return
+    await audience.migrated(message.chat_id, message.migrate_to_chat_id)
+
+
 HANDLERS: list[BaseHandler] = [
+    # The audience: the bot's own membership changes and group migrations.
+    ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+    MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate),
     # Commands in messages (not edits or channel posts); unknown ones included.
     MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, on_command),
     CallbackQueryHandler(on_button),
@@ -165,3 +239,7 @@ HANDLERS: list[BaseHandler] = [
         on_private_other,
     ),
 ]
+
+TRACKING_HANDLER = MessageHandler(
+    filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE, track_private
+)
