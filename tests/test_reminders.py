@@ -301,3 +301,18 @@ async def test_asking_about_reminders_offers_the_feature(env: Env) -> None:
     assert "我可以在截止日期前提醒你" in text_of(reply)
     reply = await c.action(actions(reply)["⏰ 设置提醒"], who=ALICE)
     assert "要提醒你什么" in text_of(reply)
+
+
+async def test_concurrent_writes_keep_each_reminder_whole(env: Env) -> None:
+    due = START + timedelta(days=2)
+    await asyncio.gather(
+        *(
+            env.service.create(
+                user_id=n, chat_id=n, kind="custom", text=f"r{n}", due_at=due, leads=(1440, 120, 0)
+            )
+            for n in range(1, 31)
+        )
+    )
+    for n in range(1, 31):
+        (reminder,) = await env.service.list(n)
+        assert len(reminder.alerts) == 3

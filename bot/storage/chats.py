@@ -62,69 +62,68 @@ class ChatRepo:
         ``subscribe`` applies only to a chat seen for the first time (groups and channels
         the bot is added to get announcements until their admins turn them off).
         """
-        title = title[:200]
-        known = await self.get(chat_id)
-        if known is None:
-            await self.db.connection.execute(
-                "INSERT INTO chats (chat_id, type, title, member, subscribed, updated_at)"
-                " VALUES (?, ?, ?, 1, ?, ?)",
-                (chat_id, chat_type, title, int(subscribe), _ts(now)),
+        async with self.db.transaction() as conn:
+            title = title[:200]
+            known = await self.get(chat_id)
+            if known is None:
+                await conn.execute(
+                    "INSERT INTO chats (chat_id, type, title, member, subscribed, updated_at)"
+                    " VALUES (?, ?, ?, 1, ?, ?)",
+                    (chat_id, chat_type, title, int(subscribe), _ts(now)),
+                )
+                return ChatRow(chat_id, chat_type, title, True, subscribe, False), True
+            if known.member and known.type == chat_type and known.title == title:
+                return known, False
+            await conn.execute(
+                "UPDATE chats SET type = ?, title = ?, member = 1, updated_at = ?"
+                " WHERE chat_id = ?",
+                (chat_type, title, _ts(now), chat_id),
             )
-            await self.db.connection.commit()
-            return ChatRow(chat_id, chat_type, title, True, subscribe, False), True
-        if known.member and known.type == chat_type and known.title == title:
-            return known, False
-        await self.db.connection.execute(
-            "UPDATE chats SET type = ?, title = ?, member = 1, updated_at = ? WHERE chat_id = ?",
-            (chat_type, title, _ts(now), chat_id),
-        )
-        await self.db.connection.commit()
         return ChatRow(chat_id, chat_type, title, True, known.subscribed, known.asked), False
 
     async def left(self, chat_id: int, now: datetime) -> None:
         """The bot was removed, kicked or blocked there: never post there again (until back)."""
-        await self.db.connection.execute(
-            "UPDATE chats SET member = 0, updated_at = ? WHERE chat_id = ?", (_ts(now), chat_id)
-        )
-        await self.db.connection.commit()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE chats SET member = 0, updated_at = ? WHERE chat_id = ?", (_ts(now), chat_id)
+            )
 
     async def set_subscribed(self, chat_id: int, on: bool, now: datetime) -> None:
         """Turn announcements on or off for a chat (and remember the user was asked)."""
-        await self.db.connection.execute(
-            "UPDATE chats SET subscribed = ?, asked = 1, updated_at = ? WHERE chat_id = ?",
-            (int(on), _ts(now), chat_id),
-        )
-        await self.db.connection.commit()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE chats SET subscribed = ?, asked = 1, updated_at = ? WHERE chat_id = ?",
+                (int(on), _ts(now), chat_id),
+            )
 
     async def mark_asked(self, chat_id: int) -> None:
         """The private user has been offered a subscription once."""
-        await self.db.connection.execute("UPDATE chats SET asked = 1 WHERE chat_id = ?", (chat_id,))
-        await self.db.connection.commit()
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE chats SET asked = 1 WHERE chat_id = ?", (chat_id,))
 
     async def migrate(self, old_id: int, new_id: int, now: datetime) -> None:
         """A group became a supergroup: keep its subscription under the new id."""
-        conn = self.db.connection
-        await conn.execute(
-            """
-            INSERT INTO chats (chat_id, type, title, member, subscribed, asked, updated_at)
-            SELECT ?, 'supergroup', title, member, subscribed, asked, ? FROM chats
-            WHERE chat_id = ?
-            ON CONFLICT (chat_id) DO UPDATE SET subscribed = excluded.subscribed,
-                member = excluded.member, updated_at = excluded.updated_at
-            """,
-            (new_id, _ts(now), old_id),
-        )
-        await conn.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
-        await conn.commit()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                """
+                INSERT INTO chats (chat_id, type, title, member, subscribed, asked, updated_at)
+                SELECT ?, 'supergroup', title, member, subscribed, asked, ? FROM chats
+                WHERE chat_id = ?
+                ON CONFLICT (chat_id) DO UPDATE SET subscribed = excluded.subscribed,
+                    member = excluded.member, updated_at = excluded.updated_at
+                """,
+                (new_id, _ts(now), old_id),
+            )
+            await conn.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
 
     async def count(self, name: str, by: int = 1) -> None:
         """Add to a named counter (questions answered)."""
-        await self.db.connection.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-            (name, by),
-        )
-        await self.db.connection.commit()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                (name, by),
+            )
 
     async def stats(self) -> AudienceStats:
         """Users, subscribers, groups, channels the bot can reach; questions answered."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
@@ -73,6 +76,22 @@ class Database:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self.connection = connection
+        self._write = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on the shared connection: commit, or roll back.
+
+        Concurrent handlers share one connection; without this, one handler's commit could
+        land in the middle of another's multi-statement write.
+        """
+        async with self._write:
+            try:
+                yield self.connection
+            except BaseException:
+                await self.connection.rollback()
+                raise
+            await self.connection.commit()
 
     @classmethod
     async def open(cls, path: Path) -> Database:

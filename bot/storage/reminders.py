@@ -70,19 +70,18 @@ class ReminderRepo:
         now: datetime,
     ) -> int:
         """Store a reminder with its alerts ``(fire_at, lead minutes)`` in one transaction."""
-        conn = self.db.connection
-        cursor = await conn.execute(
-            "INSERT INTO reminders (user_id, chat_id, kind, text, due_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (user_id, chat_id, kind, text, _ts(due_at), _ts(now)),
-        )
-        reminder_id = cursor.lastrowid
-        assert reminder_id is not None
-        await conn.executemany(
-            "INSERT INTO alerts (reminder_id, fire_at, lead_min) VALUES (?, ?, ?)",
-            [(reminder_id, _ts(fire_at), lead) for fire_at, lead in alerts],
-        )
-        await conn.commit()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO reminders (user_id, chat_id, kind, text, due_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, chat_id, kind, text, _ts(due_at), _ts(now)),
+            )
+            reminder_id = cursor.lastrowid
+            assert reminder_id is not None
+            await conn.executemany(
+                "INSERT INTO alerts (reminder_id, fire_at, lead_min) VALUES (?, ?, ?)",
+                [(reminder_id, _ts(fire_at), lead) for fire_at, lead in alerts],
+            )
         return reminder_id
 
     async def count_active(self, user_id: int) -> int:
@@ -122,29 +121,27 @@ class ReminderRepo:
 
     async def cancel(self, user_id: int, reminder_id: int) -> bool:
         """Cancel one of the user's own reminders; False if it is not theirs or not active."""
-        conn = self.db.connection
-        cursor = await conn.execute(
-            "UPDATE reminders SET active = 0 WHERE id = ? AND user_id = ? AND active = 1",
-            (reminder_id, user_id),
-        )
-        if cursor.rowcount:
-            await conn.execute(
-                "UPDATE alerts SET status = 'cancelled'"
-                " WHERE reminder_id = ? AND status IN ('pending', 'sending')",
-                (reminder_id,),
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE reminders SET active = 0 WHERE id = ? AND user_id = ? AND active = 1",
+                (reminder_id, user_id),
             )
-        await conn.commit()
+            if cursor.rowcount:
+                await conn.execute(
+                    "UPDATE alerts SET status = 'cancelled'"
+                    " WHERE reminder_id = ? AND status IN ('pending', 'sending')",
+                    (reminder_id,),
+                )
         return bool(cursor.rowcount)
 
     async def snooze(self, user_id: int, reminder_id: int, fire_at: datetime) -> bool:
         """Add one more alert at ``fire_at`` to the user's own active reminder."""
-        conn = self.db.connection
-        cursor = await conn.execute(
-            "INSERT INTO alerts (reminder_id, fire_at, lead_min)"
-            " SELECT id, ?, -1 FROM reminders WHERE id = ? AND user_id = ? AND active = 1",
-            (_ts(fire_at), reminder_id, user_id),
-        )
-        await conn.commit()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO alerts (reminder_id, fire_at, lead_min)"
+                " SELECT id, ?, -1 FROM reminders WHERE id = ? AND user_id = ? AND active = 1",
+                (_ts(fire_at), reminder_id, user_id),
+            )
         return bool(cursor.rowcount)
 
     async def next_fire_at(self) -> datetime | None:
@@ -175,52 +172,51 @@ class ReminderRepo:
 
     async def claim(self, alert_id: int) -> bool:
         """pending -> sending, committed before the send; False if someone else has it."""
-        conn = self.db.connection
-        cursor = await conn.execute(
-            "UPDATE alerts SET status = 'sending' WHERE id = ? AND status = 'pending'",
-            (alert_id,),
-        )
-        await conn.commit()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE alerts SET status = 'sending' WHERE id = ? AND status = 'pending'",
+                (alert_id,),
+            )
         return bool(cursor.rowcount)
 
     async def finish(self, alert_id: int, status: str, now: datetime) -> None:
         """Record the outcome of a claimed alert: sent, failed."""
-        conn = self.db.connection
-        await conn.execute(
-            "UPDATE alerts SET status = ?, sent_at = ? WHERE id = ?",
-            (status, _ts(now), alert_id),
-        )
-        await conn.execute(
-            "UPDATE reminders SET active = 0 WHERE id = (SELECT reminder_id FROM alerts"
-            " WHERE id = ?) AND NOT EXISTS (SELECT 1 FROM alerts WHERE reminder_id ="
-            " (SELECT reminder_id FROM alerts WHERE id = ?) AND status IN ('pending', 'sending'))",
-            (alert_id, alert_id),
-        )
-        await conn.commit()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE alerts SET status = ?, sent_at = ? WHERE id = ?",
+                (status, _ts(now), alert_id),
+            )
+            await conn.execute(
+                "UPDATE reminders SET active = 0"
+                " WHERE id = (SELECT reminder_id FROM alerts WHERE id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM alerts WHERE status IN ('pending', 'sending')"
+                " AND reminder_id = (SELECT reminder_id FROM alerts WHERE id = ?))",
+                (alert_id, alert_id),
+            )
 
     async def release(self, alert_id: int) -> None:
         """sending -> pending (a transient failure: try again later)."""
-        await self.db.connection.execute(
-            "UPDATE alerts SET status = 'pending' WHERE id = ? AND status = 'sending'", (alert_id,)
-        )
-        await self.db.connection.commit()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE alerts SET status = 'pending' WHERE id = ? AND status = 'sending'",
+                (alert_id,),
+            )
 
     async def block_chat(self, chat_id: int) -> int:
         """The user blocked the bot (403): stop every reminder into that chat."""
-        conn = self.db.connection
-        cursor = await conn.execute(
-            "UPDATE alerts SET status = 'blocked' WHERE status IN ('pending', 'sending')"
-            " AND reminder_id IN (SELECT id FROM reminders WHERE chat_id = ?)",
-            (chat_id,),
-        )
-        await conn.execute("UPDATE reminders SET active = 0 WHERE chat_id = ?", (chat_id,))
-        await conn.commit()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE alerts SET status = 'blocked' WHERE status IN ('pending', 'sending')"
+                " AND reminder_id IN (SELECT id FROM reminders WHERE chat_id = ?)",
+                (chat_id,),
+            )
+            await conn.execute("UPDATE reminders SET active = 0 WHERE chat_id = ?", (chat_id,))
         return cursor.rowcount
 
     async def recover(self) -> int:
         """At start-up: alerts left 'sending' by a crash go back to pending (resent once)."""
-        cursor = await self.db.connection.execute(
-            "UPDATE alerts SET status = 'pending' WHERE status = 'sending'"
-        )
-        await self.db.connection.commit()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE alerts SET status = 'pending' WHERE status = 'sending'"
+            )
         return cursor.rowcount

@@ -28,17 +28,17 @@ class UnansweredRepo:
 
     async def record(self, normalized: str, example: str, now: datetime) -> None:
         """Count one more ask of ``normalized``; keep the latest wording as the example."""
-        stamp = now.isoformat()
-        await self.db.connection.execute(
-            """
-            INSERT INTO unanswered (normalized, example, count, first_seen, last_seen)
-            VALUES (?, ?, 1, ?, ?)
-            ON CONFLICT (normalized) DO UPDATE SET
-                count = count + 1, example = excluded.example, last_seen = excluded.last_seen
-            """,
-            (normalized[:MAX_STORED_CHARS], example[:MAX_STORED_CHARS], stamp, stamp),
-        )
-        await self.db.connection.commit()
+        async with self.db.transaction() as conn:
+            stamp = now.isoformat()
+            await conn.execute(
+                """
+                INSERT INTO unanswered (normalized, example, count, first_seen, last_seen)
+                VALUES (?, ?, 1, ?, ?)
+                ON CONFLICT (normalized) DO UPDATE SET
+                    count = count + 1, example = excluded.example, last_seen = excluded.last_seen
+                """,
+                (normalized[:MAX_STORED_CHARS], example[:MAX_STORED_CHARS], stamp, stamp),
+            )
 
     async def top(self, limit: int = 20) -> list[UnansweredQuestion]:
         """The most asked ones first (ties: most recent first)."""
