@@ -94,8 +94,8 @@ async def _console(settings: Settings, store: ContentStore) -> None:
 
     db = await Database.open(settings.db)
     conversation = _conversation(settings, store, None)
-    dispatcher = conversation.attach_storage(db, ConsoleSender(sys.stdout))
-    task = asyncio.create_task(dispatcher.run())
+    background = conversation.attach_storage(db, ConsoleSender(sys.stdout))
+    task = asyncio.create_task(background.run())
     try:
         await run_console(conversation, export_dir=settings.db.parent)
     finally:

@@ -6,6 +6,7 @@ It imports nothing from any chat library.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,16 +15,19 @@ from zoneinfo import ZoneInfo
 
 from bot.audience import PREFIX as AUDIENCE_PREFIX
 from bot.audience import Audience
+from bot.broadcast.flow import PREFIX as BROADCAST_PREFIX
+from bot.broadcast.flow import BroadcastFlow
+from bot.broadcast.runner import BroadcastRunner
 from bot.content import Content, ContentError, ContentStore, Topic
 from bot.content.models import UiTexts
-from bot.delivery import Sender
+from bot.delivery import Pacer, Sender
 from bot.faq import Match
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.flow import PREFIX as REMIND_PREFIX
 from bot.reminders.flow import RemindFlow
 from bot.reminders.service import ReminderService
 from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Message, Reply, topic_action
-from bot.storage import ChatRepo, Database, ReminderRepo, UnansweredRepo
+from bot.storage import BroadcastRepo, ChatRepo, Database, ReminderRepo, UnansweredRepo
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ PUBLIC_BUILTINS = (
     "subscribe",
     "unsubscribe",
 )
-ADMIN_COMMANDS = ("reload", "unanswered", "stats")
+ADMIN_COMMANDS = ("reload", "unanswered", "stats", "broadcast", "broadcast_at", "broadcasts")
 UNANSWERED_SHOWN = 20
 
 
@@ -59,6 +63,30 @@ class Who:
     chat_type: str = "private"
     chat_title: str = ""  # group title, or the user's name in private chats
     chat_admin: bool = False  # an admin of this group or channel (checked by the channel)
+    message_id: int | None = None  # the bot message whose button was tapped
+
+
+@dataclass
+class Background:
+    """Work that runs beside the conversation: reminder alerts and broadcasts."""
+
+    dispatcher: Dispatcher | None = None
+    runner: BroadcastRunner | None = None
+
+    def wake_reminders(self) -> None:
+        """A reminder changed: let the dispatcher look at the schedule now."""
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    def wake_broadcasts(self) -> None:
+        """A broadcast was confirmed or stopped."""
+        if self.runner is not None:
+            self.runner.wake()
+
+    async def run(self) -> None:
+        """Run both until cancelled."""
+        workers = [w.run() for w in (self.dispatcher, self.runner) if w is not None]
+        await asyncio.gather(*workers)
 
 
 class Conversation:
@@ -78,26 +106,47 @@ class Conversation:
         self.clock = clock
         self.reminders: RemindFlow | None = None
         self.audience: Audience | None = None
+        self.broadcasts: BroadcastFlow | None = None
 
-    def attach_storage(self, db: Database, sender: Sender) -> Dispatcher:
-        """Keep unanswered questions and reminders in ``db``; deliver alerts via ``sender``.
+    def attach_storage(self, db: Database, sender: Sender) -> Background:
+        """Keep questions, reminders, the audience and broadcasts in ``db``; send via ``sender``.
 
-        Returns the reminder dispatcher; the caller runs it as a task for the bot's lifetime.
+        Returns the background work (reminder dispatcher, broadcast runner) that the caller
+        runs as one task for the bot's lifetime. Both share one pacer.
         """
         self.unanswered_repo = UnansweredRepo(db)
-        self.audience = Audience(ChatRepo(db), self.store, self.clock)
-        dispatcher: Dispatcher | None = None
-
-        def wake() -> None:
-            if dispatcher is not None:
-                dispatcher.wake()
-
+        chats = ChatRepo(db)
+        self.audience = Audience(chats, self.store, self.clock)
+        pacer = Pacer()
+        background = Background()
         service = ReminderService(
-            ReminderRepo(db), self.store, timezone=self.timezone, clock=self.clock, on_change=wake
+            ReminderRepo(db),
+            self.store,
+            timezone=self.timezone,
+            clock=self.clock,
+            on_change=background.wake_reminders,
         )
         self.reminders = RemindFlow(service, self.store, lambda: self._menu_rows(self.content))
-        dispatcher = Dispatcher(service.repo, sender, service.render_alert, clock=self.clock)
-        return dispatcher
+        background.dispatcher = Dispatcher(
+            service.repo, sender, service.render_alert, clock=self.clock, pacer=pacer
+        )
+        self.broadcasts = BroadcastFlow(
+            BroadcastRepo(db),
+            self.store,
+            self.clock,
+            service.fmt,
+            background.wake_broadcasts,
+            service.now,
+        )
+        background.runner = BroadcastRunner(
+            self.broadcasts.repo,
+            chats,
+            sender,
+            pacer,
+            clock=self.clock,
+            progress=self.broadcasts.progress,
+        )
+        return background
 
     @property
     def content(self) -> Content:
@@ -261,6 +310,10 @@ class Conversation:
             reply = self.topic(action.removeprefix(TOPIC_ACTION_PREFIX))
             if reply is not None:
                 return reply
+        if action.startswith(BROADCAST_PREFIX) and self.broadcasts is not None:
+            if not who.is_admin:
+                return Reply.single(self.content.ui.texts.not_admin)
+            return await self.broadcasts.on_action(who.user_id, who.chat_id, who.message_id, action)
         if action.startswith(AUDIENCE_PREFIX) and self.audience is not None:
             return await self.audience.on_action(who.user_id, action)
         if action.startswith(REMIND_PREFIX) and self.reminders is not None:
@@ -271,8 +324,19 @@ class Conversation:
         """True when ``name`` is a command this bot answers (topic, built-in or admin)."""
         return name in PUBLIC_BUILTINS or name in ADMIN_COMMANDS or name in self.content.topics
 
-    async def command(self, name: str, *, who: Who, args: str = "") -> Reply | None:
-        """Answer ``/name args``; None when there is no such command."""
+    async def command(
+        self,
+        name: str,
+        *,
+        who: Who,
+        args: str = "",
+        replied: tuple[int, int] | None = None,
+    ) -> Reply | None:
+        """Answer ``/name args``; None when there is no such command.
+
+        ``replied`` is ``(chat_id, message_id)`` of the message the command answers, if any
+        (an admin's /broadcast as a reply copies that message).
+        """
         name = name.lower()
         if name == "start":
             return await self._start(who)
@@ -284,6 +348,8 @@ class Conversation:
             return await self.reload(is_admin=who.is_admin)
         if name == "unanswered":
             return await self.unanswered(is_admin=who.is_admin)
+        if name in ("broadcast", "broadcast_at", "broadcasts"):
+            return await self._broadcast_command(name, who, args, replied)
         if name in ("subscribe", "unsubscribe", "stats"):
             return await self._audience_command(name, who)
         if name in ("remind", "reminders", "release", "ics"):
@@ -299,6 +365,19 @@ class Conversation:
         welcome = reply.messages[0]
         first = Message(f"{welcome.text.rstrip()}\n{state}", welcome.buttons)
         return Reply((first, offer) if offer is not None else (first,))
+
+    async def _broadcast_command(
+        self, name: str, who: Who, args: str, replied: tuple[int, int] | None
+    ) -> Reply:
+        if not who.is_admin:
+            return Reply.single(self.content.ui.texts.not_admin)
+        if self.broadcasts is None:
+            return self.error()
+        if name == "broadcasts":
+            return await self.broadcasts.recent()
+        return await self.broadcasts.compose(
+            who.user_id, args, replied, scheduled=name == "broadcast_at"
+        )
 
     async def _audience_command(self, name: str, who: Who) -> Reply:
         if self.audience is None:

@@ -52,6 +52,12 @@ class FakeSender:
             self.changed.set()
         return result
 
+    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
+        return await self.send(chat_id, Reply.single(f"copy of {message_id}"))
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
+        return Result(Outcome.SENT)
+
     async def wait_sent(self, count: int) -> None:
         while len(self.sent) < count:
             self.changed.clear()

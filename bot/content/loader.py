@@ -60,6 +60,9 @@ BUILTIN_COMMANDS = frozenset(
         "subscribe",
         "unsubscribe",
         "stats",
+        "broadcast",
+        "broadcast_at",
+        "broadcasts",
     }
 )
 # Filled when a reminder text is used (ui.yaml, section reminders).
@@ -81,6 +84,23 @@ REMINDER_PLACEHOLDERS = frozenset(
 )
 # Filled when a subscription or statistics text is used (ui.yaml, section audience).
 AUDIENCE_PLACEHOLDERS = frozenset({"users", "subscribers", "groups", "channels", "questions"})
+BROADCAST_PLACEHOLDERS = frozenset(
+    {
+        "id",
+        "n",
+        "audience",
+        "at",
+        "sent",
+        "failed",
+        "blocked",
+        "left",
+        "rate",
+        "eta",
+        "text",
+        "status",
+        "reason",
+    }
+)
 # Placeholders filled when the text is used, not from settings.yaml.
 RUNTIME_PLACEHOLDERS = {
     "reload_ok": {"topics"},
@@ -323,11 +343,16 @@ def _build(
         key: _fill(text, values, ui_src, ("audience", key), problems, AUDIENCE_PLACEHOLDERS)
         for key, text in ui.audience.model_dump().items()
     }
+    broadcast_texts: dict[str, Any] = {
+        key: _fill(text, values, ui_src, ("broadcast", key), problems, BROADCAST_PLACEHOLDERS)
+        for key, text in ui.broadcast.model_dump().items()
+    }
     filled_ui = ui.model_copy(
         update={
             "texts": ui.texts.model_copy(update=texts),
             "reminders": ui.reminders.model_copy(update=reminder_texts),
             "audience": ui.audience.model_copy(update=audience_texts),
+            "broadcast": ui.broadcast.model_copy(update=broadcast_texts),
         }
     )
     return Content(

@@ -132,6 +132,38 @@ class AudienceTexts(_Strict):
     stats: NonEmpty
 
 
+class BroadcastTexts(_Strict):
+    """Texts of admin broadcasts (ui.yaml, section broadcast)."""
+
+    usage: NonEmpty
+    preview: NonEmpty
+    preview_copy: NonEmpty
+    scheduled_note: NonEmpty
+    aud_all: Label
+    aud_users: Label
+    aud_groups: Label
+    aud_channels: Label
+    confirm_ask: NonEmpty
+    confirm: Label
+    cancel: Label
+    dropped: NonEmpty
+    scheduled: NonEmpty
+    progress: NonEmpty
+    done: NonEmpty
+    cancelled: NonEmpty
+    stop: Label
+    not_found: NonEmpty
+    list_empty: NonEmpty
+    list_header: NonEmpty
+    list_item: NonEmpty
+    status_queued: Label
+    status_scheduled: Label
+    status_running: Label
+    status_done: Label
+    status_cancelled: Label
+    bad_time: NonEmpty
+
+
 class UiButtons(_Strict):
     """Labels of buttons the code adds by itself."""
 
@@ -158,6 +190,9 @@ class AdminCommands(_Strict):
     reload: CommandDescription
     unanswered: CommandDescription
     stats: CommandDescription
+    broadcast: CommandDescription
+    broadcast_at: CommandDescription
+    broadcasts: CommandDescription
 
 
 class UiFile(_Strict):
@@ -166,6 +201,7 @@ class UiFile(_Strict):
     texts: UiTexts
     reminders: ReminderTexts
     audience: AudienceTexts
+    broadcast: BroadcastTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands

@@ -28,8 +28,16 @@ class Result:
 
 
 class Sender(Protocol):
-    """A channel's way to deliver a reply to a chat on its own initiative."""
+    """A channel's way to deliver messages on its own initiative; never raises for delivery."""
 
     async def send(self, chat_id: int, reply: Reply) -> Result:
-        """Deliver ``reply`` to ``chat_id``; never raises for delivery problems."""
+        """Deliver ``reply`` to ``chat_id``."""
+        ...
+
+    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
+        """Deliver a copy of an existing message, formatting and media included."""
+        ...
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
+        """Replace a message the bot sent earlier (progress reports)."""
         ...

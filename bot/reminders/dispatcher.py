@@ -88,7 +88,7 @@ class Dispatcher:
             if not await self.repo.claim(alert.id):
                 return
             late = alert.fire_at < self.started_at
-            await self.pacer.wait()
+            await self.pacer.wait(urgent=True, chat_id=alert.chat_id)
             result = await self.sender.send(alert.chat_id, self.render(alert, late))
             if result.outcome is Outcome.SENT:
                 await self.repo.finish(alert.id, "sent", self.clock())

@@ -68,6 +68,36 @@ MIGRATIONS: tuple[str, ...] = (
         value INTEGER NOT NULL
     );
     """,
+    # Broadcasts and one delivery row per recipient, written before anything is sent, so
+    # a restart resumes where it stopped and nobody is sent the same broadcast twice.
+    """
+    CREATE TABLE broadcasts (
+        id            INTEGER PRIMARY KEY,
+        admin_id      INTEGER NOT NULL,
+        audience      TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        text          TEXT NOT NULL DEFAULT '',
+        from_chat_id  INTEGER,
+        from_message  INTEGER,
+        status        TEXT NOT NULL,
+        run_at        TEXT,
+        created_at    TEXT NOT NULL,
+        started_at    TEXT,
+        finished_at   TEXT,
+        progress_chat INTEGER,
+        progress_msg  INTEGER
+    );
+    CREATE INDEX broadcasts_by_status ON broadcasts (status, run_at);
+    CREATE TABLE deliveries (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id),
+        chat_id      INTEGER NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'pending',
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        error        TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (broadcast_id, chat_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_by_status ON deliveries (broadcast_id, status, attempts);
+    """,
 )
 
 

@@ -68,6 +68,15 @@ class ConsoleSender:
         print(f"\n{text}", file=self.stdout, flush=True)
         return Result(Outcome.SENT)
 
+    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
+        """Say that a message would be copied (the console has no stored messages)."""
+        print(f"\n[copy of message {message_id}]", file=self.stdout, flush=True)
+        return Result(Outcome.SENT)
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
+        """Print the new version of the message."""
+        return await self.send(chat_id, reply)
+
 
 def _save_documents(reply: Reply, export_dir: Path | None, stdout: TextIO) -> None:
     for message in reply.messages:

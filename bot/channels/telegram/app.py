@@ -24,7 +24,7 @@ from bot.conversation import Conversation
 from bot.storage import Database
 
 DATABASE_KEY = "database"
-DISPATCHER_KEY = "reminder_dispatcher"
+BACKGROUND_KEY = "background"
 
 # Connections beyond the handler concurrency: getUpdates has its own pool, this headroom
 # covers sends made outside handlers (error replies, post_init) so they never wait.
@@ -56,13 +56,13 @@ def build_application(
         """Open the database, start the reminder dispatcher, publish the command menu."""
         db = await Database.open(settings.db)
         app.bot_data[DATABASE_KEY] = db
-        dispatcher = conversation.attach_storage(db, TelegramSender(app.bot))
-        app.bot_data[DISPATCHER_KEY] = asyncio.create_task(dispatcher.run(), name="reminders")
+        background = conversation.attach_storage(db, TelegramSender(app.bot))
+        app.bot_data[BACKGROUND_KEY] = asyncio.create_task(background.run(), name="background")
         await publish_commands(app.bot, conversation.content)
 
     async def post_stop(app: Application) -> None:
-        """Stop sending reminders before the bot's HTTP client closes."""
-        task: asyncio.Task[None] | None = app.bot_data.pop(DISPATCHER_KEY, None)
+        """Stop reminders and broadcasts before the bot's HTTP client closes."""
+        task: asyncio.Task[None] | None = app.bot_data.pop(BACKGROUND_KEY, None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -94,8 +95,12 @@ async def on_command(update: Update, context: BotContext) -> None:
         and name in ("subscribe", "unsubscribe")
         and await is_chat_admin(update, context)
     )
+    replied = message.reply_to_message
     reply = await conversation.command(
-        name, who=who(update, context, chat_admin=chat_admin), args=args
+        name,
+        who=who(update, context, chat_admin=chat_admin),
+        args=args,
+        replied=(replied.chat_id, replied.message_id) if replied is not None else None,
     )
     if reply is None:
         if not private and not addressed:
@@ -164,7 +169,10 @@ async def on_button(update: Update, context: BotContext) -> None:
     if query is None:
         return
     await query.answer()
-    reply = await context.conversation.action(query.data or "", who=who(update, context))
+    tapped = query.message.message_id if query.message is not None else None
+    reply = await context.conversation.action(
+        query.data or "", who=replace(who(update, context), message_id=tapped)
+    )
     await edit_with_reply(context.bot, query, reply)
 
 

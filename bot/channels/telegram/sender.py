@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.channels.telegram.render import send_reply
+from bot.channels.telegram.render import build_keyboard, send_reply
 from bot.delivery import Outcome, Result
 from bot.replies import Reply
 
@@ -24,8 +25,31 @@ class TelegramSender:
 
     async def send(self, chat_id: int, reply: Reply) -> Result:
         """Send; 403 and vanished chats are BLOCKED, 429 and network trouble RETRY."""
+        return await self._attempt(send_reply(self.bot, chat_id, reply))
+
+    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
+        """copyMessage: the admin's message as composed (formatting, photo, document)."""
+        return await self._attempt(self.bot.copy_message(chat_id, from_chat_id, message_id))
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
+        """Edit a text message in place; "not modified" counts as done."""
+        message = reply.messages[0]
+        result = await self._attempt(
+            self.bot.edit_message_text(
+                message.text,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=build_keyboard(message.buttons),
+            )
+        )
+        if result.outcome is Outcome.FAILED and "not modified" in result.reason.lower():
+            return Result(Outcome.SENT)
+        return result
+
+    @staticmethod
+    async def _attempt(call: Awaitable[object]) -> Result:
         try:
-            await send_reply(self.bot, chat_id, reply)
+            await call
         except Forbidden as exc:
             return Result(Outcome.BLOCKED, reason=str(exc))
         except RetryAfter as exc:

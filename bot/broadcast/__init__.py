@@ -1,0 +1,1 @@
+"""Admin announcements: compose, preview, confirm, deliver paced and resumable."""

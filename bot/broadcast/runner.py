@@ -1,0 +1,130 @@
+"""Deliver broadcasts: one recipient at a time, paced, recorded before and after each send.
+
+Recipients are written to SQLite when a broadcast starts; each delivery is claimed
+('sending', committed) before its message goes out and recorded after. After a crash or
+restart the broadcast resumes by itself; the one delivery that was in flight is sent again,
+so the worst case after kill -9 is one recipient getting the message twice. Reminders share
+the pacer as urgent and overtake a running broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.delivery import Outcome, Pacer, Result, Sender
+from bot.replies import Reply
+from bot.storage import Broadcast, BroadcastRepo, ChatRepo, Counts
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # a delivery failing for other reasons is tried this often, then counted
+PROGRESS_EVERY = 3.0  # seconds between progress edits
+MAX_SLEEP = 30.0
+
+Progress = Callable[[Broadcast, Counts, float, bool], Reply]
+
+
+class BroadcastRunner:
+    """The background task that sends broadcasts."""
+
+    def __init__(
+        self,
+        repo: BroadcastRepo,
+        chats: ChatRepo,
+        sender: Sender,
+        pacer: Pacer,
+        *,
+        clock: Callable[[], datetime],
+        progress: Progress,
+    ) -> None:
+        self.repo = repo
+        self.chats = chats
+        self.sender = sender
+        self.pacer = pacer
+        self.clock = clock
+        self.progress = progress
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """A broadcast was confirmed or cancelled: look again now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until cancelled."""
+        while True:
+            try:
+                broadcast = await self.repo.next_runnable(self.clock())
+                if broadcast is not None:
+                    await self._run_one(broadcast)
+                    continue
+                await self._sleep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("broadcast runner error; retrying in 5 s")
+                await asyncio.sleep(5)
+
+    async def _sleep(self) -> None:
+        timeout = MAX_SLEEP
+        upcoming = await self.repo.next_scheduled()
+        if upcoming is not None:
+            timeout = min(timeout, max(0.0, (upcoming - self.clock()).total_seconds()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _run_one(self, broadcast: Broadcast) -> None:
+        await self.repo.start(broadcast, self.clock())
+        log.info("broadcast %d running", broadcast.id)
+        started, sent_here, last_report = time.monotonic(), 0, 0.0
+        while batch := await self.repo.pending(broadcast.id):
+            for chat_id, attempts in batch:
+                if await self.repo.status(broadcast.id) == "cancelled":
+                    await self._report(broadcast, 0.0, final=True)
+                    return
+                await self.pacer.wait(chat_id=chat_id)
+                if not await self.repo.claim(broadcast.id, chat_id):
+                    continue
+                result = await self._send(broadcast, chat_id)
+                sent_here += await self._record(broadcast.id, chat_id, attempts + 1, result)
+                now = time.monotonic()
+                if now - last_report >= PROGRESS_EVERY:
+                    last_report = now
+                    await self._report(broadcast, sent_here / max(now - started, 1e-6))
+        await self.repo.finish(broadcast.id, "done", self.clock())
+        log.info("broadcast %d done", broadcast.id)
+        await self._report(broadcast, 0.0, final=True)
+
+    async def _send(self, broadcast: Broadcast, chat_id: int) -> Result:
+        if broadcast.kind == "copy" and broadcast.from_chat_id and broadcast.from_message:
+            return await self.sender.copy(chat_id, broadcast.from_chat_id, broadcast.from_message)
+        return await self.sender.send(chat_id, Reply.single(broadcast.text))
+
+    async def _record(self, broadcast_id: int, chat_id: int, attempts: int, result: Result) -> int:
+        """Store the outcome; returns 1 when the message was delivered."""
+        if result.outcome is Outcome.SENT:
+            await self.repo.record(broadcast_id, chat_id, "sent")
+            return 1
+        if result.outcome is Outcome.BLOCKED:
+            await self.repo.record(broadcast_id, chat_id, "blocked", result.reason)
+            await self.chats.left(chat_id, self.clock())
+            return 0
+        if result.outcome is Outcome.RETRY:
+            self.pacer.pause(result.retry_after)
+        retry = result.outcome is Outcome.RETRY or attempts < MAX_ATTEMPTS
+        status = "pending" if retry and attempts < MAX_ATTEMPTS * 3 else "failed"
+        await self.repo.record(broadcast_id, chat_id, status, result.reason)
+        return 0
+
+    async def _report(self, broadcast: Broadcast, rate: float, *, final: bool = False) -> None:
+        if broadcast.progress_chat is None or broadcast.progress_msg is None:
+            return
+        fresh = await self.repo.get(broadcast.id) or broadcast
+        counts = await self.repo.counts(broadcast.id)
+        reply = self.progress(fresh, counts, rate, final)
+        await self.sender.edit(broadcast.progress_chat, broadcast.progress_msg, reply)

@@ -1,0 +1,256 @@
+"""Broadcasts and their per-recipient deliveries.
+
+A delivery goes pending -> sending (committed before the send) -> sent / failed / blocked.
+Only one delivery of a broadcast is 'sending' at a time, so after a kill -9 at most one
+recipient can receive the same broadcast twice; nobody is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.storage.db import Database
+
+AUDIENCES = {
+    "all": ("private", "group", "supergroup", "channel"),
+    "users": ("private",),
+    "groups": ("group", "supergroup"),
+    "channels": ("channel",),
+}
+ACTIVE = ("queued", "scheduled", "running")
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """One announcement."""
+
+    id: int
+    admin_id: int
+    audience: str
+    kind: str  # text | copy
+    text: str
+    from_chat_id: int | None
+    from_message: int | None
+    status: str  # draft | queued | scheduled | running | done | cancelled
+    run_at: datetime | None
+    created_at: datetime
+    progress_chat: int | None
+    progress_msg: int | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How far a broadcast got."""
+
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    left: int = 0
+
+    @property
+    def total(self) -> int:
+        """All recipients."""
+        return self.sent + self.failed + self.blocked + self.left
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+_COLUMNS = (
+    "id, admin_id, audience, kind, text, from_chat_id, from_message, status, run_at,"
+    " created_at, progress_chat, progress_msg"
+)
+
+
+def _row(row: tuple) -> Broadcast:
+    created = _dt(row[9])
+    assert created is not None
+    return Broadcast(*row[:8], _dt(row[8]), created, row[10], row[11])
+
+
+class BroadcastRepo:
+    """All broadcast SQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        admin_id: int,
+        kind: str,
+        text: str,
+        from_chat_id: int | None,
+        from_message: int | None,
+        run_at: datetime | None,
+        now: datetime,
+    ) -> int:
+        """A draft, not sent until confirmed."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO broadcasts (admin_id, audience, kind, text, from_chat_id,"
+                " from_message, status, run_at, created_at) VALUES (?, 'all', ?, ?, ?, ?,"
+                " 'draft', ?, ?)",
+                (
+                    admin_id,
+                    kind,
+                    text,
+                    from_chat_id,
+                    from_message,
+                    _ts(run_at) if run_at else None,
+                    _ts(now),
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        """One broadcast."""
+        async with self.db.connection.execute(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _row(tuple(row)) if row else None
+
+    async def audience_size(self, audience: str) -> int:
+        """How many chats an audience reaches right now."""
+        types = AUDIENCES[audience]
+        marks = ",".join("?" * len(types))
+        async with self.db.connection.execute(
+            f"SELECT COUNT(*) FROM chats WHERE member = 1 AND subscribed = 1 AND type IN ({marks})",
+            types,
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def confirm(
+        self, broadcast_id: int, audience: str, progress: tuple[int, int] | None, now: datetime
+    ) -> bool:
+        """draft -> queued (or scheduled when run_at is in the future)."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE broadcasts SET audience = ?,"
+                " status = CASE WHEN run_at IS NOT NULL AND run_at > ? THEN 'scheduled'"
+                " ELSE 'queued' END, progress_chat = ?, progress_msg = ?"
+                " WHERE id = ? AND status = 'draft'",
+                (audience, _ts(now), *(progress or (None, None)), broadcast_id),
+            )
+        return bool(cursor.rowcount)
+
+    async def next_runnable(self, now: datetime) -> Broadcast | None:
+        """The oldest broadcast that is running, queued, or scheduled and due."""
+        async with self.db.connection.execute(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status IN ('running', 'queued')"
+            " OR (status = 'scheduled' AND run_at <= ?) ORDER BY id LIMIT 1",
+            (_ts(now),),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _row(tuple(row)) if row else None
+
+    async def next_scheduled(self) -> datetime | None:
+        """When the next scheduled broadcast is due."""
+        async with self.db.connection.execute(
+            "SELECT MIN(run_at) FROM broadcasts WHERE status = 'scheduled'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _dt(row[0]) if row else None
+
+    async def start(self, broadcast: Broadcast, now: datetime) -> None:
+        """Write every recipient's delivery row (the audience as it is now), then run."""
+        types = AUDIENCES[broadcast.audience]
+        marks = ",".join("?" * len(types))
+        async with self.db.transaction() as conn:
+            if broadcast.status != "running":
+                await conn.execute(
+                    "INSERT OR IGNORE INTO deliveries (broadcast_id, chat_id)"
+                    f" SELECT ?, chat_id FROM chats WHERE member = 1 AND subscribed = 1"
+                    f" AND type IN ({marks})",
+                    (broadcast.id, *types),
+                )
+            await conn.execute(
+                "UPDATE broadcasts SET status = 'running', started_at = COALESCE(started_at, ?)"
+                " WHERE id = ? AND status IN ('queued', 'scheduled', 'running')",
+                (_ts(now), broadcast.id),
+            )
+            # A delivery left 'sending' by a crash: it may or may not have arrived.
+            await conn.execute(
+                "UPDATE deliveries SET status = 'pending' WHERE broadcast_id = ?"
+                " AND status = 'sending'",
+                (broadcast.id,),
+            )
+
+    async def pending(self, broadcast_id: int, limit: int = 500) -> list[tuple[int, int]]:
+        """``(chat_id, attempts)`` still to send, fewest attempts first."""
+        async with self.db.connection.execute(
+            "SELECT chat_id, attempts FROM deliveries WHERE broadcast_id = ? AND status = 'pending'"
+            " ORDER BY attempts, chat_id LIMIT ?",
+            (broadcast_id, limit),
+        ) as cursor:
+            return [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
+
+    async def claim(self, broadcast_id: int, chat_id: int) -> bool:
+        """pending -> sending, committed before the message goes out."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1"
+                " WHERE broadcast_id = ? AND chat_id = ? AND status = 'pending'",
+                (broadcast_id, chat_id),
+            )
+        return bool(cursor.rowcount)
+
+    async def record(self, broadcast_id: int, chat_id: int, status: str, error: str = "") -> None:
+        """The outcome of one delivery (sent, failed, blocked, or pending to retry)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET status = ?, error = ?"
+                " WHERE broadcast_id = ? AND chat_id = ?",
+                (status, error[:200], broadcast_id, chat_id),
+            )
+
+    async def counts(self, broadcast_id: int) -> Counts:
+        """Sent, failed, blocked and left for one broadcast."""
+        async with self.db.connection.execute(
+            "SELECT SUM(status = 'sent'), SUM(status = 'failed'), SUM(status = 'blocked'),"
+            " SUM(status IN ('pending', 'sending')) FROM deliveries WHERE broadcast_id = ?",
+            (broadcast_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Counts(*(int(v or 0) for v in (row or (0, 0, 0, 0))))
+
+    async def finish(self, broadcast_id: int, status: str, now: datetime) -> None:
+        """done or cancelled; pending deliveries of a cancelled one are dropped."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE broadcasts SET status = ?, finished_at = ? WHERE id = ?"
+                " AND status NOT IN ('done', 'cancelled')",
+                (status, _ts(now), broadcast_id),
+            )
+            if status == "cancelled":
+                await conn.execute(
+                    "UPDATE deliveries SET status = 'cancelled' WHERE broadcast_id = ?"
+                    " AND status = 'pending'",
+                    (broadcast_id,),
+                )
+
+    async def status(self, broadcast_id: int) -> str | None:
+        """The current status (the runner checks it for cancellation)."""
+        async with self.db.connection.execute(
+            "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    async def recent(self, limit: int = 10) -> list[tuple[Broadcast, Counts]]:
+        """The latest broadcasts (not drafts) with their counts."""
+        async with self.db.connection.execute(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE status != 'draft' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ) as cursor:
+            rows = [_row(tuple(r)) for r in await cursor.fetchall()]
+        return [(b, await self.counts(b.id)) for b in rows]
