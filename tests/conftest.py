@@ -9,6 +9,7 @@ import pytest
 
 from bot.content import ContentStore
 from bot.conversation import Conversation
+from tests.telegram_harness import tg  # noqa: F401  (the Telegram harness fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
