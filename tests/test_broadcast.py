@@ -25,7 +25,11 @@ async def audience(tg: Harness) -> None:
 
 def tap(tg: Harness, label: str) -> dict[str, Any]:
     """The callback update for the button ``label`` on the last message the admin saw."""
-    calls = [c for c in tg.api.calls if c.method in ("sendMessage", "editMessageText") and c.ok]
+    calls = [
+        c
+        for c in tg.api.calls
+        if c.method in ("sendMessage", "editMessageText") and c.ok and c.chat_id == ADMIN
+    ]
     last = calls[-1]
     data = dict(buttons(last.params))
     message_id = int(last.params.get("message_id") or last.response["message_id"])
@@ -108,3 +112,41 @@ async def test_scheduled_broadcast_waits_for_its_time(tg: Harness) -> None:
     assert tg.api.sent_texts(SUBSCRIBER) == []
     await wait_done(tg)
     assert tg.api.sent_texts(SUBSCRIBER) == ["复核通知已发布"]
+
+
+async def test_flood_answer_is_honoured_and_other_errors_counted(tg: Harness) -> None:
+    await audience(tg)
+    tg.api.unfail_chat(BLOCKED)
+    tg.api.fail_chat(SUBSCRIBER, 429, "Too Many Requests: retry after 1", times=1, retry_after=1)
+    tg.api.fail_chat(BLOCKED, 400, "Bad Request: message text is empty")
+    await tg.command("/broadcast 注意查收", user=ADMIN)
+    await tg.feed(tap(tg, "订阅的用户"))
+    await tg.feed(tap(tg, "✅ 确认发送"))
+    final = await wait_done(tg)
+    assert tg.api.sent_texts(SUBSCRIBER) == ["注意查收"]  # sent once, after the 429
+    attempts = [c for c in tg.api.calls_of("sendMessage") if c.chat_id == BLOCKED]
+    assert len(attempts) == 3  # retried a bounded number of times, then counted as failed
+    assert "已发送 1，失败 1" in final
+
+
+async def test_running_broadcast_can_be_stopped(tg: Harness) -> None:
+    repo = tg.app.bot_data["conversation"].audience.repo
+    clock = tg.app.bot_data["conversation"].clock
+    for user in range(9000, 9300):
+        await repo.seen(user, "private", "考生", clock())
+        await repo.set_subscribed(user, True, clock())
+    await tg.command("/broadcast 很长的广播", user=ADMIN)
+    await tg.feed(tap(tg, "订阅的用户"))
+    await tg.feed(tap(tg, "✅ 确认发送"))
+
+    def delivered() -> int:
+        return len([t for t in tg.api.sent_texts() if t == "很长的广播"])
+
+    await tg.api.wait_for(lambda calls: delivered() >= 20, 10)
+    await tg.feed(tap(tg, "⏹ 停止发送"))
+    await asyncio.sleep(0.5)
+    sent = delivered()
+    assert 20 <= sent < 300
+    await asyncio.sleep(0.5)
+    assert delivered() <= sent + 1  # at most the one in flight when stopped
+    assert "已停止" in tg.sent("editMessageText")[-1]["text"]
