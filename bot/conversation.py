@@ -18,6 +18,7 @@ from bot.audience import Audience
 from bot.broadcast.flow import PREFIX as BROADCAST_PREFIX
 from bot.broadcast.flow import BroadcastFlow
 from bot.broadcast.runner import BroadcastRunner
+from bot.commands import ADMIN_COMMANDS, PUBLIC_BUILTINS
 from bot.content import Content, ContentError, ContentStore, Topic
 from bot.content.models import UiTexts
 from bot.delivery import Pacer, Sender
@@ -33,18 +34,6 @@ from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
 log = logging.getLogger(__name__)
 
 BUTTONS_PER_ROW = 2
-PUBLIC_BUILTINS = (
-    "start",
-    "help",
-    "menu",
-    "remind",
-    "reminders",
-    "release",
-    "ics",
-    "subscribe",
-    "unsubscribe",
-)
-ADMIN_COMMANDS = ("reload", "unanswered", "stats", "broadcast", "broadcast_at", "broadcasts")
 UNANSWERED_SHOWN = 20
 
 
@@ -319,10 +308,6 @@ class Conversation:
         if action.startswith(REMIND_PREFIX) and self.reminders is not None:
             return await self.reminders.on_action(who.user_id, who.chat_id, action)
         return self._with_menu(lambda texts: texts.stale_button)
-
-    def is_command(self, name: str) -> bool:
-        """True when ``name`` is a command this bot answers (topic, built-in or admin)."""
-        return name in PUBLIC_BUILTINS or name in ADMIN_COMMANDS or name in self.content.topics
 
     async def command(
         self,

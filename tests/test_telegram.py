@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from bot.commands import PUBLIC_BUILTINS
 from bot.content import REQUIRED_TOPICS
-from bot.conversation import PUBLIC_BUILTINS
 from tests.telegram_harness import ADMIN, GROUP, USER, Harness, buttons, membership
 
 

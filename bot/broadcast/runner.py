@@ -9,14 +9,13 @@ the pacer as urgent and overtake a running broadcast.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from bot.delivery import Outcome, Pacer, Result, Sender
+from bot.delivery.worker import Worker
 from bot.replies import Reply
 from bot.storage import Broadcast, BroadcastRepo, ChatRepo, Counts
 
@@ -24,12 +23,11 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a delivery failing for other reasons is tried this often, then counted
 PROGRESS_EVERY = 3.0  # seconds between progress edits
-MAX_SLEEP = 30.0
 
 Progress = Callable[[Broadcast, Counts, float, bool], Reply]
 
 
-class BroadcastRunner:
+class BroadcastRunner(Worker):
     """The background task that sends broadcasts."""
 
     def __init__(
@@ -42,41 +40,24 @@ class BroadcastRunner:
         clock: Callable[[], datetime],
         progress: Progress,
     ) -> None:
+        super().__init__(clock)
         self.repo = repo
         self.chats = chats
         self.sender = sender
         self.pacer = pacer
-        self.clock = clock
         self.progress = progress
-        self._wake = asyncio.Event()
 
-    def wake(self) -> None:
-        """A broadcast was confirmed or cancelled: look again now."""
-        self._wake.set()
+    async def step(self) -> bool:
+        """Run the oldest broadcast that is due, to its end."""
+        broadcast = await self.repo.next_runnable(self.clock())
+        if broadcast is None:
+            return False
+        await self._run_one(broadcast)
+        return True
 
-    async def run(self) -> None:
-        """Send until cancelled."""
-        while True:
-            try:
-                broadcast = await self.repo.next_runnable(self.clock())
-                if broadcast is not None:
-                    await self._run_one(broadcast)
-                    continue
-                await self._sleep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("broadcast runner error; retrying in 5 s")
-                await asyncio.sleep(5)
-
-    async def _sleep(self) -> None:
-        timeout = MAX_SLEEP
-        upcoming = await self.repo.next_scheduled()
-        if upcoming is not None:
-            timeout = min(timeout, max(0.0, (upcoming - self.clock()).total_seconds()))
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+    async def upcoming(self) -> datetime | None:
+        """The next scheduled broadcast."""
+        return await self.repo.next_scheduled()
 
     async def _run_one(self, broadcast: Broadcast) -> None:
         await self.repo.start(broadcast, self.clock())

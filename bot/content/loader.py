@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bot.commands import BUILTIN_COMMANDS
 from bot.content.models import FaqFile, GuideFile, HolidaysFile, SettingsFile, UiFile
 from bot.content.source import PathKey, Problem, SourceFile, format_path, read_yaml
 from bot.faq.normalize import normalize
@@ -45,25 +46,6 @@ REQUIRED_TOPICS = (
     "audit",
     "certificate",
     "tracking",
-)
-BUILTIN_COMMANDS = frozenset(
-    {
-        "start",
-        "help",
-        "menu",
-        "reload",
-        "unanswered",
-        "remind",
-        "reminders",
-        "release",
-        "ics",
-        "subscribe",
-        "unsubscribe",
-        "stats",
-        "broadcast",
-        "broadcast_at",
-        "broadcasts",
-    }
 )
 # Filled when a reminder text is used (ui.yaml, section reminders).
 REMINDER_PLACEHOLDERS = frozenset(

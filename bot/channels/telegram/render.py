@@ -16,8 +16,8 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
+from bot.commands import PUBLIC_BUILTINS
 from bot.content import Content
-from bot.conversation import PUBLIC_BUILTINS
 from bot.replies import Button, Reply
 
 log = logging.getLogger(__name__)
