@@ -127,6 +127,7 @@ async def test_flood_answer_is_honoured_and_other_errors_counted(tg: Harness) ->
     attempts = [c for c in tg.api.calls_of("sendMessage") if c.chat_id == BLOCKED]
     assert len(attempts) == 3  # retried a bounded number of times, then counted as failed
     assert "已发送 1，失败 1" in final
+    assert "Message text is empty × 1" in final  # the admin sees why
 
 
 async def test_running_broadcast_can_be_stopped(tg: Harness) -> None:

@@ -18,6 +18,7 @@ from bot.delivery import Outcome, Pacer, Result, Sender
 from bot.delivery.worker import Worker
 from bot.replies import Reply
 from bot.storage import Broadcast, BroadcastRepo, ChatRepo, Counts
+from bot.textfmt import escape
 
 log = logging.getLogger(__name__)
 
@@ -108,4 +109,9 @@ class BroadcastRunner(Worker):
         fresh = await self.repo.get(broadcast.id) or broadcast
         counts = await self.repo.counts(broadcast.id)
         reply = self.progress(fresh, counts, rate, final)
+        if final and counts.failed:
+            reasons = await self.repo.failure_reasons(broadcast.id)
+            lines = "\n".join(f"• {escape(reason) or '?'} × {n}" for reason, n in reasons)
+            message = reply.messages[0]
+            reply = Reply.single(f"{message.text.rstrip()}\n{lines}", message.buttons)
         await self.sender.edit(broadcast.progress_chat, broadcast.progress_msg, reply)

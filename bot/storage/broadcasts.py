@@ -223,6 +223,15 @@ class BroadcastRepo:
             row = await cursor.fetchone()
         return Counts(*(int(v or 0) for v in (row or (0, 0, 0, 0))))
 
+    async def failure_reasons(self, broadcast_id: int, limit: int = 3) -> list[tuple[str, int]]:
+        """The most common reasons of failed deliveries, with counts."""
+        async with self.db.connection.execute(
+            "SELECT error, COUNT(*) FROM deliveries WHERE broadcast_id = ? AND status = 'failed'"
+            " GROUP BY error ORDER BY COUNT(*) DESC LIMIT ?",
+            (broadcast_id, limit),
+        ) as cursor:
+            return [(str(r[0]), int(r[1])) for r in await cursor.fetchall()]
+
     async def finish(self, broadcast_id: int, status: str, now: datetime) -> None:
         """done or cancelled; pending deliveries of a cancelled one are dropped."""
         async with self.db.transaction() as conn:
