@@ -61,6 +61,7 @@ class Background:
 
     dispatcher: Dispatcher | None = None
     runner: BroadcastRunner | None = None
+    pacer: Pacer | None = None
 
     def wake_reminders(self) -> None:
         """A reminder changed: let the dispatcher look at the schedule now."""
@@ -75,7 +76,11 @@ class Background:
     async def run(self) -> None:
         """Run both until cancelled."""
         workers = [w.run() for w in (self.dispatcher, self.runner) if w is not None]
-        await asyncio.gather(*workers)
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            if self.pacer is not None:
+                await self.pacer.close()
 
 
 class Conversation:
@@ -107,7 +112,7 @@ class Conversation:
         chats = ChatRepo(db)
         self.audience = Audience(chats, self.store, self.clock)
         pacer = Pacer()
-        background = Background()
+        background = Background(pacer=pacer)
         service = ReminderService(
             ReminderRepo(db),
             self.store,

@@ -37,3 +37,14 @@ async def test_group_spacing_and_pause() -> None:
     assert pacer._group_next[-100] >= 3.1
     pacer.pause(5)
     assert pacer._next >= 5
+
+
+async def test_close_cancels_the_pump_and_waiters() -> None:
+    pacer = Pacer(rate=1)
+    await pacer.wait()
+    waiter = asyncio.create_task(pacer.wait())
+    await asyncio.sleep(0.01)
+    await pacer.close()
+    await asyncio.sleep(0)
+    assert waiter.cancelled() or waiter.done()
+    assert pacer._pump is None or pacer._pump.done()

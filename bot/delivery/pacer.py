@@ -9,6 +9,7 @@ behind 10,000 announcements. A flood-limit answer (429) pauses everyone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -41,6 +42,16 @@ class Pacer:
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run(), name="pacer")
         await future
+
+    async def close(self) -> None:
+        """Stop handing out slots (at shutdown); waiters still queued are cancelled."""
+        if self._pump is not None and not self._pump.done():
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        for queue in self._queues:
+            while queue:
+                queue.popleft().cancel()
 
     def pause(self, seconds: float) -> None:
         """Give no slot for ``seconds`` from now (after a 429 with retry_after)."""
