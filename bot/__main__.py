@@ -76,9 +76,11 @@ def cmd_check_content(directory: Path | None) -> int:
 def cmd_console() -> int:
     """Run the conversation in this terminal (no token needed)."""
     settings = _settings()
-    store = _store(settings) if settings else None
+    if settings is None:
+        return EXIT_USAGE
+    store = _store(settings)
     if store is None:
-        return EXIT_USAGE if settings is None else EXIT_CONTENT
+        return EXIT_CONTENT
     try:
         asyncio.run(_console(settings, store))
     except KeyboardInterrupt:
@@ -116,9 +118,11 @@ def _conversation(settings: Settings, store: ContentStore, db: Database | None) 
 def cmd_ask(questions: list[str], *, as_json: bool) -> int:
     """Match questions (``-``: one per line from stdin) and print topic, score and answer."""
     settings = _settings()
-    store = _store(settings) if settings else None
+    if settings is None:
+        return EXIT_USAGE
+    store = _store(settings)
     if store is None:
-        return EXIT_USAGE if settings is None else EXIT_CONTENT
+        return EXIT_CONTENT
     conversation = _conversation(settings, store, None)
     if questions == ["-"]:
         questions = [line.rstrip("\n") for line in sys.stdin]

@@ -209,7 +209,7 @@ class Conversation:
         """Match free text and build the reply, without recording anything."""
         content, matcher = self.content, self.store.matcher
         match = matcher.match(text)
-        if match.kind == "topic" and match.topic in content.topics:
+        if match.kind == "topic" and match.topic is not None and match.topic in content.topics:
             topic = content.topics[match.topic]
             others = self._others(content, topic, match)
             return match, Reply.of(topic.messages, self._topic_rows(content, topic, others))
@@ -232,8 +232,10 @@ class Conversation:
             if t in content.topics
         ][:limit]
         if match.kind == "none" and guesses:
-            rows = tuple((Button(content.topics[t].button, topic_action(t)),) for t in guesses)
-            reply = Reply.single(content.ui.texts.did_you_mean, (*rows, self._menu_button(content)))
+            choices = tuple((Button(content.topics[t].button, topic_action(t)),) for t in guesses)
+            reply = Reply.single(
+                content.ui.texts.did_you_mean, (*choices, self._menu_button(content))
+            )
             return match, reply
         return match, self._with_menu(lambda texts: texts.no_answer)
 

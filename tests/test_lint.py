@@ -1,4 +1,4 @@
-"""The code base stays clean: ruff check and ruff format --check, as CI runs them."""
+"""The code base stays clean: ruff check, ruff format --check and mypy on bot/."""
 
 from __future__ import annotations
 
@@ -16,4 +16,11 @@ def test_ruff(args: list[str]) -> None:
     ruff = shutil.which("ruff", path=str(ROOT / ".venv" / "bin")) or shutil.which("ruff")
     command = [ruff, *args] if ruff else [sys.executable, "-m", "ruff", *args]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy() -> None:
+    mypy = shutil.which("mypy", path=str(ROOT / ".venv" / "bin")) or shutil.which("mypy")
+    command = [mypy] if mypy else [sys.executable, "-m", "mypy"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -232,8 +232,8 @@ def _check_topics(guide: GuideFile, src: SourceFile, problems: list[Problem]) ->
             reachable.add(ref)
     frontier = list(reachable)
     while frontier:
-        topic = ids.get(frontier.pop())
-        for ref in topic.related if topic else ():
+        reached = ids.get(frontier.pop())
+        for ref in reached.related if reached else ():
             if ref not in reachable:
                 reachable.add(ref)
                 frontier.append(ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.content.loader import Content, load_content
@@ -13,8 +14,8 @@ from bot.textfmt import visible_text
 def build_matcher(content: Content) -> Matcher:
     """The free-text matcher for ``content`` (topic keywords plus faq.yaml settings)."""
     faq = content.faq
-    topics = {topic.id: topic.keywords for topic in content.topics.values()}
-    topics.update(faq.features)
+    topics: dict[str, Mapping[str, float]] = {t.id: t.keywords for t in content.topics.values()}
+    topics.update({feature: keywords for feature, keywords in faq.features.items()})
     return Matcher(
         topics,
         min_score=faq.min_score,
@@ -22,7 +23,7 @@ def build_matcher(content: Content) -> Matcher:
         fuzzy_factor=faq.fuzzy_factor,
         out_of_scope=faq.out_of_scope,
         in_scope=faq.in_scope,
-        greetings=faq.greetings,
+        greetings={kind: words for kind, words in faq.greetings.items()},
         documents={
             topic.id: " ".join((topic.description, *map(visible_text, topic.messages)))
             for topic in content.topics.values()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.storage.db import Database
 
@@ -68,10 +69,23 @@ _COLUMNS = (
 )
 
 
-def _row(row: tuple) -> Broadcast:
+def _row(row: tuple[Any, ...]) -> Broadcast:
     created = _dt(row[9])
     assert created is not None
-    return Broadcast(*row[:8], _dt(row[8]), created, row[10], row[11])
+    return Broadcast(
+        id=row[0],
+        admin_id=row[1],
+        audience=row[2],
+        kind=row[3],
+        text=row[4],
+        from_chat_id=row[5],
+        from_message=row[6],
+        status=row[7],
+        run_at=_dt(row[8]),
+        created_at=created,
+        progress_chat=row[10],
+        progress_msg=row[11],
+    )
 
 
 class BroadcastRepo:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
@@ -25,4 +27,4 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
         return self.bot_data[SETTINGS_KEY]
 
 
-BotApplication = Application[ExtBot[None], BotContext, dict, dict, dict, object]
+BotApplication = Application[ExtBot[None], BotContext, dict, dict, dict, Any]
