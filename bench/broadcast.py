@@ -57,8 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.throughput import machine_info  # noqa: E402
-from bot.storage.db import Database  # noqa: E402
+from bench.common import create_schema, fmt, machine_info  # noqa: E402
 from tests.botproc import BotProcess  # noqa: E402
 from tests.standin import FLOOD_MAX_PER_SECOND, Call, FakeBotAPI, StandinServer  # noqa: E402
 
@@ -96,12 +95,6 @@ class Audience:
     def active(self) -> set[int]:
         """Recipients that should get the message."""
         return self.all - self.blocked
-
-
-async def create_schema(path: Path) -> None:
-    """An empty database migrated by the bot's own code."""
-    db = await Database.open(path)
-    await db.close()
 
 
 def fill_chats(path: Path, recipients: int, groups: int, blocked: int) -> Audience:
@@ -399,10 +392,6 @@ def _collect(result: Result, tracker: Tracker, audience: Audience, tapped: float
 # --------------------------------------------------------------------------- report
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
 def report(result: Result) -> str:
     """The plain table, the markdown rows for the README and the machine line."""
     share = None if result.rate is None else result.rate / FLOOD_MAX_PER_SECOND
@@ -416,8 +405,8 @@ def report(result: Result) -> str:
         f"{'msg/s':>6}  {'of 30/s':>7}  {'peak 1s':>7}  {'429s':>5}  {'delivered':>9}  "
         f"{'dups':>5}  {'lost':>5}  {'blocked tried':>13}  {'failed':>6}  {'stray':>5}",
         f"{result.recipients:>10}  {result.groups:>6}  {result.blocked:>7}  "
-        f"{result.latency * 1000:>5.0f}ms  {_fmt(result.seconds, '8.1f'):>8}  "
-        f"{_fmt(result.rate, '6.1f'):>6}  {_fmt(share, '.0%'):>7}  {result.peak_1s:>7}  "
+        f"{result.latency * 1000:>5.0f}ms  {fmt(result.seconds, '8.1f'):>8}  "
+        f"{fmt(result.rate, '6.1f'):>6}  {fmt(share, '.0%'):>7}  {result.peak_1s:>7}  "
         f"{result.throttled:>5}  {result.delivered:>9}  {result.duplicates:>5}  "
         f"{result.losses:>5}  {result.blocked_tried:>13}  {result.failed:>6}  {result.stray:>5}",
         "seconds: confirm tap until the progress message says 已完成; msg/s: delivered messages "
@@ -425,10 +414,10 @@ def report(result: Result) -> str:
         "second; 429s: flood-limit answers of the stand-in; dups: extra successful sends into "
         "one chat; lost: active chats that got nothing; blocked tried: blocked users the bot "
         "attempted (each answered 403).",
-        f"confirm question showed {_fmt(result.audience_shown, 'd')} chats; first send "
-        f"{_fmt(result.first_send_after, '.2f')} s after the tap; sends from first to last "
-        f"{_fmt(result.send_seconds, '.1f')} s ({result.attempts} attempts, "
-        f"{_fmt(result.attempt_rate, '.1f')}/s); {result.edits} progress edits.",
+        f"confirm question showed {fmt(result.audience_shown, 'd')} chats; first send "
+        f"{fmt(result.first_send_after, '.2f')} s after the tap; sends from first to last "
+        f"{fmt(result.send_seconds, '.1f')} s ({result.attempts} attempts, "
+        f"{fmt(result.attempt_rate, '.1f')}/s); {result.edits} progress edits.",
         f"bot's final report: {counts}; deliveries afterwards: "
         + (", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())) or "—"),
         "",
@@ -439,7 +428,7 @@ def report(result: Result) -> str:
         "duplicates | lost |",
         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         f"| {result.recipients:,} | {result.groups} | {result.blocked} | "
-        f"{_fmt(result.seconds, '.0f')} | {_fmt(result.rate, '.1f')} | {result.peak_1s} | "
+        f"{fmt(result.seconds, '.0f')} | {fmt(result.rate, '.1f')} | {result.peak_1s} | "
         f"{result.throttled} | {result.duplicates} | {result.losses} |",
         "",
         f"Machine: {machine_info()}",

@@ -55,8 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.throughput import machine_info  # noqa: E402
-from bot.storage.db import Database  # noqa: E402
+from bench.common import create_schema, fmt, machine_info  # noqa: E402
 from tests.botproc import BotProcess  # noqa: E402
 from tests.standin import Call, FakeBotAPI, StandinServer  # noqa: E402
 
@@ -94,12 +93,6 @@ def _rss_kib(pid: int) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- database
-
-
-async def create_schema(path: Path) -> None:
-    """An empty database migrated by the bot's own code."""
-    db = await Database.open(path)
-    await db.close()
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -387,10 +380,6 @@ async def run_stored(
 # --------------------------------------------------------------------------- report
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
 def _mib(kib: int | None) -> float | None:
     return None if kib is None else kib / 1024
 
@@ -409,8 +398,8 @@ def report(starts: list[StartResult], burst: BurstResult | None, args: argparse.
     ]
     for s in starts:
         lines.append(
-            f"{s.label:<18}  {s.stored:>9}  {s.db_mb:>7.1f}  {_fmt(s.startup, '10.2f'):>10}  "
-            f"{_fmt(_mib(s.rss_kib), '8.1f'):>8}"
+            f"{s.label:<18}  {s.stored:>9}  {s.db_mb:>7.1f}  {fmt(s.startup, '10.2f'):>10}  "
+            f"{fmt(_mib(s.rss_kib), '8.1f'):>8}"
         )
     lines.append(
         f"start-up: process spawn until its first getUpdates; RSS: VmRSS after {args.idle:g} s "
@@ -426,11 +415,11 @@ def report(starts: list[StartResult], burst: BurstResult | None, args: argparse.
             f"{'stray':>5}  {'msg/s':>6}  {'send s':>7}  {'delay med':>9}  {'p99':>7}  "
             f"{'max':>7}  {'RSS end':>7}  {'RSS peak':>8}",
             f"{burst.alerts:>7}  {burst.sent:>6}  {burst.duplicates:>5}  {burst.throttled:>5}  "
-            f"{burst.failed:>6}  {burst.stray:>5}  {_fmt(burst.rate, '6.1f'):>6}  "
-            f"{_fmt(burst.seconds, '7.1f'):>7}  {_fmt(median, '9.1f'):>9}  "
-            f"{_fmt(p99, '7.1f'):>7}  {_fmt(worst, '7.1f'):>7}  "
-            f"{_fmt(_mib(burst.rss_end_kib), '7.1f'):>7}  "
-            f"{_fmt(_mib(burst.rss_peak_kib), '8.1f'):>8}",
+            f"{burst.failed:>6}  {burst.stray:>5}  {fmt(burst.rate, '6.1f'):>6}  "
+            f"{fmt(burst.seconds, '7.1f'):>7}  {fmt(median, '9.1f'):>9}  "
+            f"{fmt(p99, '7.1f'):>7}  {fmt(worst, '7.1f'):>7}  "
+            f"{fmt(_mib(burst.rss_end_kib), '7.1f'):>7}  "
+            f"{fmt(_mib(burst.rss_peak_kib), '8.1f'):>8}",
             "delay: stand-in answer time minus the alert's fire_at (seconds); msg/s and send s: "
             "first to last burst message; stray: messages into other chats; RSS in MiB at the "
             "end of the burst and the highest sample during it.",
@@ -446,8 +435,8 @@ def report(starts: list[StartResult], burst: BurstResult | None, args: argparse.
     ]
     for s in starts:
         lines.append(
-            f"| {s.label} | {s.stored:,} | {_fmt(s.startup, '.2f')} | "
-            f"{_fmt(_mib(s.rss_kib), '.0f')} |"
+            f"| {s.label} | {s.stored:,} | {fmt(s.startup, '.2f')} | "
+            f"{fmt(_mib(s.rss_kib), '.0f')} |"
         )
     if burst is not None:
         lines += [
@@ -456,8 +445,8 @@ def report(starts: list[StartResult], burst: BurstResult | None, args: argparse.
             "delay median s | delay p99 s | delay max s |",
             "|--:|--:|--:|--:|--:|--:|--:|--:|",
             f"| {burst.alerts:,} | {burst.sent:,} | {burst.duplicates} | {burst.throttled} | "
-            f"{_fmt(burst.rate, '.1f')} | {_fmt(median, '.1f')} | {_fmt(p99, '.1f')} | "
-            f"{_fmt(worst, '.1f')} |",
+            f"{fmt(burst.rate, '.1f')} | {fmt(median, '.1f')} | {fmt(p99, '.1f')} | "
+            f"{fmt(worst, '.1f')} |",
         ]
     lines += ["", f"Machine: {machine_info()}"]
     return "\n".join(lines)

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -36,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import telegram  # noqa: E402
 
+from bench.common import fmt, machine_info  # noqa: E402
 from tests.botproc import BotProcess  # noqa: E402
 from tests.standin import Call, FakeBotAPI, StandinServer  # noqa: E402
 
@@ -158,29 +156,6 @@ async def run_variant(
                 result.error += f"\n  last lines of {bot.log_path}:\n{bot.log_tail(15)}"
 
 
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.processor() or "unknown CPU"
-
-
-def machine_info() -> str:
-    """One line describing the interpreter and the CPUs."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    cores = f"{os.cpu_count()} CPU cores" + (f" ({usable} usable)" if usable else "")
-    return (
-        f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"python-telegram-bot {telegram.__version__}, {platform.system()} "
-        f"{platform.machine()}, {cores}, {_cpu_model()}"
-    )
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
 def report(results: list[Result], updates: int, latency: float) -> str:
     """The plain table, the markdown rows for the README and the machine line."""
     width = max([len(r.variant.label) for r in results] + [3])
@@ -192,8 +167,8 @@ def report(results: list[Result], updates: int, latency: float) -> str:
     for r in results:
         cpu = None if r.standin_cpu is None else r.standin_cpu * 100
         lines.append(
-            f"{r.variant.label:<{width}}  {r.updates:>7}  {_fmt(r.seconds, '8.2f'):>8}  "
-            f"{_fmt(r.rate, '9.1f'):>9}  {r.peak_in_flight:>14}  {_fmt(cpu, '11.0f'):>11}%"
+            f"{r.variant.label:<{width}}  {r.updates:>7}  {fmt(r.seconds, '8.2f'):>8}  "
+            f"{fmt(r.rate, '9.1f'):>9}  {r.peak_in_flight:>14}  {fmt(cpu, '11.0f'):>11}%"
         )
     lines += [
         "peak in-flight: most API requests the bot had open at once; stand-in CPU: share of one "
@@ -207,8 +182,7 @@ def report(results: list[Result], updates: int, latency: float) -> str:
     ]
     for r in results:
         lines.append(
-            f"| {r.variant.label} | {r.updates} | {_fmt(r.seconds, '.2f')} | "
-            f"{_fmt(r.rate, '.1f')} |"
+            f"| {r.variant.label} | {r.updates} | {fmt(r.seconds, '.2f')} | {fmt(r.rate, '.1f')} |"
         )
     lines += ["", f"Machine: {machine_info()}"]
     return "\n".join(lines)
@@ -250,7 +224,7 @@ async def run(args: argparse.Namespace, variants: list[Variant]) -> list[Result]
                     result = await run_variant(
                         variant, args.updates, args.latency, budget, Path(tmp)
                     )
-                    status = _fmt(result.rate, ".1f") + " updates/s" if result.seconds else "FAILED"
+                    status = fmt(result.rate, ".1f") + " updates/s" if result.seconds else "FAILED"
                     print(f"  {status}", file=sys.stderr, flush=True)
                     if result.error:
                         print(f"  {result.error}", file=sys.stderr, flush=True)
