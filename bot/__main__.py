@@ -51,6 +51,17 @@ def _store(settings: Settings) -> ContentStore | None:
         return None
 
 
+def _load() -> tuple[Settings, ContentStore] | int:
+    """Settings and live content, or the exit code after saying what is wrong."""
+    settings = _settings()
+    if settings is None:
+        return EXIT_USAGE
+    store = _store(settings)
+    if store is None:
+        return EXIT_CONTENT
+    return settings, store
+
+
 def _print_problems(exc: ContentError, directory: Path) -> None:
     for problem in exc.problems:
         print(f"{directory / problem.file}:{problem.line}: {problem.reason}", file=sys.stderr)
@@ -75,12 +86,10 @@ def cmd_check_content(directory: Path | None) -> int:
 
 def cmd_console() -> int:
     """Run the conversation in this terminal (no token needed)."""
-    settings = _settings()
-    if settings is None:
-        return EXIT_USAGE
-    store = _store(settings)
-    if store is None:
-        return EXIT_CONTENT
+    loaded = _load()
+    if isinstance(loaded, int):
+        return loaded
+    settings, store = loaded
     try:
         asyncio.run(_console(settings, store))
     except KeyboardInterrupt:
@@ -117,12 +126,10 @@ def _conversation(settings: Settings, store: ContentStore, db: Database | None) 
 
 def cmd_ask(questions: list[str], *, as_json: bool) -> int:
     """Match questions (``-``: one per line from stdin) and print topic, score and answer."""
-    settings = _settings()
-    if settings is None:
-        return EXIT_USAGE
-    store = _store(settings)
-    if store is None:
-        return EXIT_CONTENT
+    loaded = _load()
+    if isinstance(loaded, int):
+        return loaded
+    settings, store = loaded
     conversation = _conversation(settings, store, None)
     if questions == ["-"]:
         questions = [line.rstrip("\n") for line in sys.stdin]
