@@ -6,30 +6,30 @@ It imports nothing from any chat library.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.audience import PREFIX as AUDIENCE_PREFIX
 from bot.audience import Audience
 from bot.broadcast.flow import PREFIX as BROADCAST_PREFIX
 from bot.broadcast.flow import BroadcastFlow
-from bot.broadcast.runner import BroadcastRunner
 from bot.commands import ADMIN_COMMANDS, PUBLIC_BUILTINS
 from bot.content import Content, ContentError, ContentStore, Topic
 from bot.content.models import UiTexts
-from bot.delivery import Pacer, Sender
+from bot.delivery import Sender
 from bot.faq import Match
-from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.flow import PREFIX as REMIND_PREFIX
 from bot.reminders.flow import RemindFlow
-from bot.reminders.service import ReminderService
 from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Message, Reply, topic_action
-from bot.storage import BroadcastRepo, ChatRepo, Database, ReminderRepo, UnansweredRepo
+from bot.storage import Database, UnansweredRepo
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
+
+if TYPE_CHECKING:
+    from bot.background import Background
 
 log = logging.getLogger(__name__)
 
@@ -55,34 +55,6 @@ class Who:
     message_id: int | None = None  # the bot message whose button was tapped
 
 
-@dataclass
-class Background:
-    """Work that runs beside the conversation: reminder alerts and broadcasts."""
-
-    dispatcher: Dispatcher | None = None
-    runner: BroadcastRunner | None = None
-    pacer: Pacer | None = None
-
-    def wake_reminders(self) -> None:
-        """A reminder changed: let the dispatcher look at the schedule now."""
-        if self.dispatcher is not None:
-            self.dispatcher.wake()
-
-    def wake_broadcasts(self) -> None:
-        """A broadcast was confirmed or stopped."""
-        if self.runner is not None:
-            self.runner.wake()
-
-    async def run(self) -> None:
-        """Run both until cancelled."""
-        workers = [w.run() for w in (self.dispatcher, self.runner) if w is not None]
-        try:
-            await asyncio.gather(*workers)
-        finally:
-            if self.pacer is not None:
-                await self.pacer.close()
-
-
 class Conversation:
     """Answers for every input a user can give, as :class:`Reply` objects."""
 
@@ -105,42 +77,11 @@ class Conversation:
     def attach_storage(self, db: Database, sender: Sender) -> Background:
         """Keep questions, reminders, the audience and broadcasts in ``db``; send via ``sender``.
 
-        Returns the background work (reminder dispatcher, broadcast runner) that the caller
-        runs as one task for the bot's lifetime. Both share one pacer.
+        Returns the background work that the caller runs as one task for the bot's lifetime.
         """
-        self.unanswered_repo = UnansweredRepo(db)
-        chats = ChatRepo(db)
-        self.audience = Audience(chats, self.store, self.clock)
-        pacer = Pacer()
-        background = Background(pacer=pacer)
-        service = ReminderService(
-            ReminderRepo(db),
-            self.store,
-            timezone=self.timezone,
-            clock=self.clock,
-            on_change=background.wake_reminders,
-        )
-        self.reminders = RemindFlow(service, self.store, lambda: self._menu_rows(self.content))
-        background.dispatcher = Dispatcher(
-            service.repo, sender, service.render_alert, clock=self.clock, pacer=pacer
-        )
-        self.broadcasts = BroadcastFlow(
-            BroadcastRepo(db),
-            self.store,
-            self.clock,
-            service.fmt,
-            background.wake_broadcasts,
-            service.now,
-        )
-        background.runner = BroadcastRunner(
-            self.broadcasts.repo,
-            chats,
-            sender,
-            pacer,
-            clock=self.clock,
-            progress=self.broadcasts.progress,
-        )
-        return background
+        from bot.background import attach
+
+        return attach(self, db, sender)
 
     @property
     def content(self) -> Content:
@@ -167,6 +108,10 @@ class Conversation:
             tuple(related[i : i + BUTTONS_PER_ROW]) for i in range(0, len(related), BUTTONS_PER_ROW)
         ]
         return (*rows, self._menu_button(content))
+
+    def menu_rows(self) -> tuple[tuple[Button, ...], ...]:
+        """The main menu's buttons for the live content."""
+        return self._menu_rows(self.content)
 
     def _with_menu(self, text_of: Callable[[UiTexts], str]) -> Reply:
         content = self.content
