@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run | console | ask | check-content [DIR]]``.
+"""Command line: ``python -m bot [run | console | ask | wechat | wechat-menu | check-content]``.
 
 Without a sub-command it runs on Telegram when BOT_TOKEN is set and in the terminal otherwise,
 so a newcomer sees the bot in seconds. This module only parses arguments and wires parts.
@@ -12,10 +12,12 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -153,6 +155,60 @@ def cmd_ask(questions: list[str], *, as_json: bool) -> int:
     return EXIT_OK
 
 
+def cmd_wechat(*, menu_only: bool) -> int:
+    """Serve the WeChat Official Account callback, or print its custom menu JSON."""
+    from bot.channels.wechat.config import WeChatSettings
+    from bot.channels.wechat.server import NoPush, menu_json, serve
+    from bot.storage.wechat import WeChatUserRepo
+
+    loaded = _load()
+    if isinstance(loaded, int):
+        return loaded
+    settings, store = loaded
+    conversation = _conversation(settings, store, None)
+    if menu_only:
+        print(json.dumps(menu_json(conversation), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    try:
+        wechat = WeChatSettings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"error: WECHAT_{str(err['loc'][0]).upper()}: {err['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    if wechat.token is None:
+        print(
+            "WECHAT_TOKEN is not set: set it to the Token of the account's server settings.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    secrets = [s.get_secret_value() for s in (wechat.token, wechat.app_secret, wechat.aes_key) if s]
+    setup_logging(secrets=secrets)
+
+    async def main() -> None:
+        db = await Database.open(settings.db)
+        # Storage-backed answers (/release, unanswered questions) work; nothing is pushed:
+        # the background work is not started on WeChat (see NoPush).
+        conversation.attach_storage(db, NoPush())
+        try:
+            await serve(wechat, conversation, WeChatUserRepo(db))
+        finally:
+            await db.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_until_signal(main()))
+    return EXIT_OK
+
+
+async def _until_signal(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until it ends or SIGTERM/SIGINT arrives, then cancel it cleanly."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def cmd_run() -> int:
     """Telegram long polling until SIGINT/SIGTERM."""
     settings = _settings()
@@ -200,6 +256,8 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="match questions to topics (debugging the matcher)")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
     ask.add_argument("question", nargs="+", help="questions, or - to read one per line")
+    sub.add_parser("wechat", help="serve the WeChat Official Account callback (WECHAT_*)")
+    sub.add_parser("wechat-menu", help="print the WeChat custom menu JSON built from content")
     check = sub.add_parser("check-content", help="validate content files; exit 1 on problems")
     check.add_argument("directory", nargs="?", type=Path, help="content folder (BOT_CONTENT_DIR)")
     return parser
@@ -214,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_ask(args.question, as_json=args.json)
     if args.command == "run":
         return cmd_run()
+    if args.command in ("wechat", "wechat-menu"):
+        return cmd_wechat(menu_only=args.command == "wechat-menu")
     if args.command == "console":
         return cmd_console()
     settings = _settings()

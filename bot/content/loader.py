@@ -329,12 +329,17 @@ def _build(
         key: _fill(text, values, ui_src, ("broadcast", key), problems, BROADCAST_PLACEHOLDERS)
         for key, text in ui.broadcast.model_dump().items()
     }
+    wechat_texts: dict[str, Any] = {
+        key: _fill(text, values, ui_src, ("wechat", key), problems)
+        for key, text in ui.wechat.model_dump().items()
+    }
     filled_ui = ui.model_copy(
         update={
             "texts": ui.texts.model_copy(update=texts),
             "reminders": ui.reminders.model_copy(update=reminder_texts),
             "audience": ui.audience.model_copy(update=audience_texts),
             "broadcast": ui.broadcast.model_copy(update=broadcast_texts),
+            "wechat": ui.wechat.model_copy(update=wechat_texts),
         }
     )
     return Content(

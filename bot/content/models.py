@@ -164,6 +164,18 @@ class BroadcastTexts(_Strict):
     bad_time: NonEmpty
 
 
+class WeChatTexts(_Strict):
+    """Texts of the WeChat Official Account channel (ui.yaml, section wechat)."""
+
+    choose: NonEmpty
+    more: NonEmpty
+    continue_word: NonEmpty
+    menu_words: NonEmpty
+    menu_names: NonEmpty
+    no_more: NonEmpty
+    reminders_unavailable: NonEmpty
+
+
 class UiButtons(_Strict):
     """Labels of buttons the code adds by itself."""
 
@@ -202,6 +214,7 @@ class UiFile(_Strict):
     reminders: ReminderTexts
     audience: AudienceTexts
     broadcast: BroadcastTexts
+    wechat: WeChatTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands

@@ -98,6 +98,14 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX deliveries_by_status ON deliveries (broadcast_id, status, attempts);
     """,
+    # WeChat users are strings (openid); the core keys users by integer. Each openid gets a
+    # number far above Telegram's ids, so the two never collide.
+    """
+    CREATE TABLE wechat_users (
+        id     INTEGER PRIMARY KEY,
+        openid TEXT NOT NULL UNIQUE
+    );
+    """,
 )
 
 

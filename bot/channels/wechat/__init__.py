@@ -1,0 +1,1 @@
+"""WeChat Official Account channel: the server callback, passive text replies."""

@@ -1,0 +1,27 @@
+"""WeChat settings from the environment (WECHAT_*)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WeChatSettings(BaseSettings):
+    """The Official Account's server configuration (公众号 基本配置 / 服务器配置)."""
+
+    model_config = SettingsConfigDict(env_prefix="WECHAT_", extra="ignore", frozen=True)
+
+    token: SecretStr | None = None
+    app_id: str = ""
+    app_secret: SecretStr | None = None
+    aes_key: SecretStr | None = None  # EncodingAESKey, 43 characters; needed for safe mode
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    path: str = "/wechat"
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and len(value.get_secret_value()) != 43:
+            raise ValueError("WECHAT_AES_KEY (EncodingAESKey) must be 43 characters")
+        return value or None

@@ -1,0 +1,51 @@
+"""Fit core replies to WeChat: plain text, choices as numbers, long text in parts."""
+
+from __future__ import annotations
+
+from bot.content.models import WeChatTexts
+from bot.replies import Button, Reply
+from bot.textfmt import visible_text
+
+MAX_REPLY_BYTES = 2000  # WeChat passive text replies take about 2048 bytes
+UNSUPPORTED_ACTIONS = ("r:", "s:", "b:")  # reminders, subscriptions, broadcasts: Telegram only
+
+
+def choices_of(reply: Reply) -> list[Button]:
+    """The buttons a WeChat user can pick by number (features WeChat cannot serve dropped)."""
+    return [
+        b for row in reply.last_buttons for b in row if not b.action.startswith(UNSUPPORTED_ACTIONS)
+    ]
+
+
+def render(reply: Reply, texts: WeChatTexts) -> tuple[list[str], list[Button]]:
+    """Parts of at most MAX_REPLY_BYTES each, and the numbered choices at the end."""
+    body = "\n\n".join(visible_text(m.text).strip() for m in reply.messages)
+    choices = choices_of(reply)
+    if choices:
+        lines = "\n".join(f"{n}. {b.label}" for n, b in enumerate(choices, 1))
+        body += f"\n\n{texts.choose}\n{lines}"
+    return split(body, texts.more), choices
+
+
+def split(text: str, more: str) -> list[str]:
+    """Cut at paragraph or line ends so each part plus the "more" hint fits one reply."""
+    budget = MAX_REPLY_BYTES - len(more.encode()) - 2
+    parts: list[str] = []
+    while len(text.encode()) > MAX_REPLY_BYTES:
+        cut = _cut(text, budget)
+        parts.append(text[:cut].rstrip() + "\n" + more)
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return parts
+
+
+def _cut(text: str, budget: int) -> int:
+    size, last_break, end = 0, 0, 0
+    for index, char in enumerate(text):
+        size += len(char.encode())
+        if size > budget:
+            break
+        end = index + 1
+        if char == "\n":
+            last_break = index + 1
+    return last_break or end
