@@ -158,8 +158,9 @@ def cmd_ask(questions: list[str], *, as_json: bool) -> int:
 def cmd_wechat(*, menu_only: bool) -> int:
     """Serve the WeChat Official Account callback, or print its custom menu JSON."""
     from bot.channels.wechat.config import WeChatSettings
+    from bot.channels.wechat.push import CustomerServiceSender
     from bot.channels.wechat.server import NoPush, menu_json, serve
-    from bot.storage.wechat import WeChatUserRepo
+    from bot.storage.wechat import WECHAT_CHATS, WeChatUserRepo
 
     loaded = _load()
     if isinstance(loaded, int):
@@ -184,14 +185,33 @@ def cmd_wechat(*, menu_only: bool) -> int:
     secrets = [s.get_secret_value() for s in (wechat.token, wechat.app_secret, wechat.aes_key) if s]
     setup_logging(secrets=secrets)
 
+    if wechat.push != "none" and not (wechat.app_id and wechat.app_secret):
+        print("WECHAT_PUSH needs WECHAT_APP_ID and WECHAT_APP_SECRET.", file=sys.stderr)
+        return EXIT_USAGE
+
     async def main() -> None:
         db = await Database.open(settings.db)
-        # Storage-backed answers (/release, unanswered questions) work; nothing is pushed:
-        # the background work is not started on WeChat (see NoPush).
-        conversation.attach_storage(db, NoPush())
+        users = WeChatUserRepo(db)
+        if wechat.push == "none":
+            # /release and unanswered questions work; reminders are declined with a reason.
+            conversation.attach_storage(db, NoPush(), WECHAT_CHATS, broadcasts=False)
+            background_task = None
+            sender = None
+        else:
+            sender = CustomerServiceSender(
+                wechat, users, lambda: conversation.content.ui.wechat, conversation.clock
+            )
+            background = conversation.attach_storage(db, sender, WECHAT_CHATS, broadcasts=False)
+            background_task = asyncio.create_task(background.run(), name="wechat-reminders")
         try:
-            await serve(wechat, conversation, WeChatUserRepo(db))
+            await serve(wechat, conversation, users)
         finally:
+            if background_task is not None:
+                background_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background_task
+            if sender is not None:
+                await sender.close()
             await db.close()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -15,6 +15,7 @@ from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.flow import RemindFlow
 from bot.reminders.service import ReminderService
 from bot.storage import BroadcastRepo, ChatRepo, Database, ReminderRepo, UnansweredRepo
+from bot.storage.reminders import ALL_CHATS, ChatRange
 
 if TYPE_CHECKING:
     from bot.conversation import Conversation
@@ -48,11 +49,23 @@ class Background:
                 await self.pacer.close()
 
 
-def attach(conversation: Conversation, db: Database, sender: Sender) -> Background:
-    """Give ``conversation`` its storage-backed features; return the background work."""
+def attach(
+    conversation: Conversation,
+    db: Database,
+    sender: Sender,
+    chats: ChatRange = ALL_CHATS,
+    *,
+    broadcasts: bool = True,
+) -> Background:
+    """Give ``conversation`` its storage-backed features; return the background work.
+
+    ``chats`` is the range of chat ids whose reminders this process delivers, so a Telegram
+    and a WeChat process can share one database without sending each other's alerts;
+    ``broadcasts`` False leaves broadcasts to the process whose channel can deliver them.
+    """
     conversation.unanswered_repo = UnansweredRepo(db)
-    chats = ChatRepo(db)
-    conversation.audience = Audience(chats, conversation.store, conversation.clock)
+    chat_repo = ChatRepo(db)
+    conversation.audience = Audience(chat_repo, conversation.store, conversation.clock)
     pacer = Pacer()
     background = Background(pacer=pacer)
     service = ReminderService(
@@ -62,11 +75,14 @@ def attach(conversation: Conversation, db: Database, sender: Sender) -> Backgrou
         clock=conversation.clock,
         on_change=background.wake_reminders,
     )
-    conversation.reminders = RemindFlow(
-        service, conversation.store, lambda: conversation._menu_rows(conversation.content)
-    )
+    conversation.reminders = RemindFlow(service, conversation.store, conversation.menu_rows)
     background.dispatcher = Dispatcher(
-        service.repo, sender, service.render_alert, clock=conversation.clock, pacer=pacer
+        service.repo,
+        sender,
+        service.render_alert,
+        clock=conversation.clock,
+        pacer=pacer,
+        chats=chats,
     )
     conversation.broadcasts = BroadcastFlow(
         BroadcastRepo(db),
@@ -76,9 +92,11 @@ def attach(conversation: Conversation, db: Database, sender: Sender) -> Backgrou
         background.wake_broadcasts,
         service.now,
     )
+    if not broadcasts:  # this channel cannot reach the broadcast audience (Telegram chats)
+        return background
     background.runner = BroadcastRunner(
         conversation.broadcasts.repo,
-        chats,
+        chat_repo,
         sender,
         pacer,
         clock=conversation.clock,

@@ -26,6 +26,7 @@ from bot.reminders.flow import PREFIX as REMIND_PREFIX
 from bot.reminders.flow import RemindFlow
 from bot.replies import MENU_ACTION, TOPIC_ACTION_PREFIX, Button, Message, Reply, topic_action
 from bot.storage import Database, UnansweredRepo
+from bot.storage.reminders import ALL_CHATS
 from bot.textfmt import TELEGRAM_TEXT_LIMIT, escape, split_text, utf16_len
 
 if TYPE_CHECKING:
@@ -74,14 +75,21 @@ class Conversation:
         self.audience: Audience | None = None
         self.broadcasts: BroadcastFlow | None = None
 
-    def attach_storage(self, db: Database, sender: Sender) -> Background:
+    def attach_storage(
+        self,
+        db: Database,
+        sender: Sender,
+        chats: tuple[int, int] = ALL_CHATS,
+        *,
+        broadcasts: bool = True,
+    ) -> Background:
         """Keep questions, reminders, the audience and broadcasts in ``db``; send via ``sender``.
 
         Returns the background work that the caller runs as one task for the bot's lifetime.
         """
         from bot.background import attach
 
-        return attach(self, db, sender)
+        return attach(self, db, sender, chats, broadcasts=broadcasts)
 
     @property
     def content(self) -> Content:

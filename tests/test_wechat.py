@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
@@ -96,6 +98,12 @@ def free_port() -> int:
 
 @pytest.fixture
 async def callback(tmp_path: Path) -> AsyncIterator[Callback]:
+    async with running_callback(tmp_path, {}) as cb:
+        yield cb
+
+
+@contextlib.asynccontextmanager
+async def running_callback(tmp_path: Path, extra: dict[str, str]) -> AsyncIterator[Callback]:
     port = free_port()
     env = bot_env(
         "http://127.0.0.1:9/bot",
@@ -109,6 +117,7 @@ async def callback(tmp_path: Path) -> AsyncIterator[Callback]:
         },
     )
     env.pop("BOT_TOKEN")
+    env.update(extra)
     log = (tmp_path / "wechat.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -221,3 +230,51 @@ def test_long_replies_are_split_within_wechat_limits() -> None:
     assert "<b>" not in parts[0] and parts[-1].endswith("1. 🔍 查询四步走")
     joined = "".join(part.replace(texts.more, "") for part in parts)
     assert joined.count("第29段") == 1 and [b.action for b in choices] == ["t:steps"]
+
+
+class WeChatApi:
+    """A local stand-in for api.weixin.qq.com: access tokens and customer-service sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+        self.got_message = asyncio.Event()
+
+    async def token(self, request: web.Request) -> web.Response:
+        assert request.query["appid"] == APP_ID and request.query["secret"] == "app-secret"
+        return web.json_response({"access_token": "ACCESS", "expires_in": 7200})
+
+    async def send(self, request: web.Request) -> web.Response:
+        assert request.query["access_token"] == "ACCESS"
+        self.sent.append(await request.json())
+        self.got_message.set()
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+async def test_reminder_reaches_a_wechat_user_within_48_hours(tmp_path: Path) -> None:
+    api = WeChatApi()
+    app = web.Application()
+    app.router.add_get("/cgi-bin/token", api.token)
+    app.router.add_post("/cgi-bin/message/custom/send", api.send)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    extra = {
+        "WECHAT_PUSH": "customer_service",
+        "WECHAT_APP_SECRET": "app-secret",
+        "WECHAT_API_BASE_URL": f"http://127.0.0.1:{port}/cgi-bin/",
+    }
+    try:
+        async with running_callback(tmp_path, extra) as cb:
+            guided = await cb.say(xml_text("/remind", 6001))
+            assert "客服消息" in guided and "48 小时" in guided  # told how it will arrive
+            assert "1. 🔁 复核申请截止" in guided  # the guided flow works with numbers
+            saved = await cb.say(xml_text("/remind 3秒后 交资格审核材料", 6002))
+            assert "已设置提醒：交资格审核材料" in saved
+            await asyncio.wait_for(api.got_message.wait(), 20)
+    finally:
+        await runner.cleanup()
+    (message,) = api.sent
+    assert message["touser"] == OPENID and message["msgtype"] == "text"
+    assert "交资格审核材料" in str(message["text"])

@@ -173,6 +173,7 @@ class WeChatTexts(_Strict):
     menu_words: NonEmpty
     menu_names: NonEmpty
     no_more: NonEmpty
+    push_note: NonEmpty
     reminders_unavailable: NonEmpty
 
 

@@ -18,6 +18,7 @@ from bot.delivery import Outcome, Pacer, Sender
 from bot.delivery.worker import Worker
 from bot.replies import Reply
 from bot.storage import DueAlert, ReminderRepo
+from bot.storage.reminders import ALL_CHATS, ChatRange
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,10 @@ class Dispatcher(Worker):
         *,
         clock: Callable[[], datetime],
         pacer: Pacer | None = None,
+        chats: ChatRange = ALL_CHATS,
     ) -> None:
         super().__init__(clock)
+        self.chats = chats  # the chat ids this channel delivers to (Telegram or WeChat)
         self.repo = repo
         self.sender = sender
         self.render = render
@@ -48,7 +51,7 @@ class Dispatcher(Worker):
 
     async def run(self) -> None:
         """Release alerts a crash left in flight, then deliver until cancelled."""
-        released = await self.repo.recover()
+        released = await self.repo.recover(self.chats)
         if released:
             log.warning(
                 "%d alert(s) were being sent at the last stop; sending them again", released
@@ -57,13 +60,13 @@ class Dispatcher(Worker):
 
     async def step(self) -> bool:
         """Send what is due now (a batch at a time)."""
-        batch = await self.repo.due(self.clock(), BATCH)
+        batch = await self.repo.due(self.clock(), BATCH, self.chats)
         await asyncio.gather(*(self._deliver(alert) for alert in batch))
         return bool(batch)
 
     async def upcoming(self) -> datetime | None:
         """The earliest pending alert."""
-        return await self.repo.next_fire_at()
+        return await self.repo.next_fire_at(self.chats)
 
     async def _deliver(self, alert: DueAlert) -> None:
         async with self._sends:

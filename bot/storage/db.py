@@ -106,6 +106,10 @@ MIGRATIONS: tuple[str, ...] = (
         openid TEXT NOT NULL UNIQUE
     );
     """,
+    # Customer-service messages reach a WeChat user only within 48 h of their last message.
+    """
+    ALTER TABLE wechat_users ADD COLUMN last_message TEXT;
+    """,
 )
 
 

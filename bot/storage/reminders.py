@@ -41,6 +41,10 @@ class DueAlert:
     lead_min: int
 
 
+ChatRange = tuple[int, int]  # [low, high) of chat ids one channel delivers to
+ALL_CHATS: ChatRange = (-(2**63), 2**63 - 1)
+
+
 def _ts(moment: datetime) -> str:
     """UTC ISO string; sortable as text."""
     if moment.tzinfo is None:
@@ -144,25 +148,30 @@ class ReminderRepo:
             )
         return bool(cursor.rowcount)
 
-    async def next_fire_at(self) -> datetime | None:
-        """Earliest pending alert time (index look-up), or None."""
+    async def next_fire_at(self, chats: ChatRange = ALL_CHATS) -> datetime | None:
+        """Earliest pending alert time into ``chats`` (walks the alerts_due index), or None."""
         async with self.db.connection.execute(
-            "SELECT MIN(fire_at) FROM alerts WHERE status = 'pending'"
+            "SELECT a.fire_at FROM alerts a JOIN reminders r ON r.id = a.reminder_id"
+            " WHERE a.status = 'pending' AND r.chat_id >= ? AND r.chat_id < ?"
+            " ORDER BY a.fire_at LIMIT 1",
+            chats,
         ) as cursor:
             row = await cursor.fetchone()
         return _dt(row[0]) if row and row[0] else None
 
-    async def due(self, now: datetime, limit: int = 200) -> list[DueAlert]:
-        """Pending alerts whose time has come, oldest first (at most ``limit``)."""
+    async def due(
+        self, now: datetime, limit: int = 200, chats: ChatRange = ALL_CHATS
+    ) -> list[DueAlert]:
+        """Pending alerts into ``chats`` whose time has come, oldest first."""
         async with self.db.connection.execute(
             """
             SELECT a.id, a.reminder_id, r.chat_id, r.kind, r.text, r.due_at, a.fire_at,
                    a.lead_min
             FROM alerts a JOIN reminders r ON r.id = a.reminder_id
-            WHERE a.status = 'pending' AND a.fire_at <= ?
+            WHERE a.status = 'pending' AND a.fire_at <= ? AND r.chat_id >= ? AND r.chat_id < ?
             ORDER BY a.fire_at LIMIT ?
             """,
-            (_ts(now), limit),
+            (_ts(now), *chats, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [
@@ -213,10 +222,12 @@ class ReminderRepo:
             await conn.execute("UPDATE reminders SET active = 0 WHERE chat_id = ?", (chat_id,))
         return cursor.rowcount
 
-    async def recover(self) -> int:
-        """At start-up: alerts left 'sending' by a crash go back to pending (resent once)."""
+    async def recover(self, chats: ChatRange = ALL_CHATS) -> int:
+        """At start-up: alerts into ``chats`` left 'sending' by a crash go back to pending."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "UPDATE alerts SET status = 'pending' WHERE status = 'sending'"
+                "UPDATE alerts SET status = 'pending' WHERE status = 'sending' AND reminder_id IN"
+                " (SELECT id FROM reminders WHERE chat_id >= ? AND chat_id < ?)",
+                chats,
             )
         return cursor.rowcount

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.storage.db import Database
+from bot.storage.reminders import ALL_CHATS, ChatRange
 
 WECHAT_ID_BASE = 10**15  # Telegram user ids stay far below this
+TELEGRAM_CHATS: ChatRange = (ALL_CHATS[0], WECHAT_ID_BASE)
+WECHAT_CHATS: ChatRange = (WECHAT_ID_BASE, ALL_CHATS[1])
 
 
 class WeChatUserRepo:
@@ -13,13 +18,29 @@ class WeChatUserRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def user_id(self, openid: str) -> int:
-        """The id of ``openid``, created on first sight."""
+    async def user_id(self, openid: str, now: datetime | None = None) -> int:
+        """The id of ``openid``, created on first sight; ``now`` records the user's message."""
         async with self.db.transaction() as conn:
             await conn.execute("INSERT OR IGNORE INTO wechat_users (openid) VALUES (?)", (openid,))
+            if now is not None:
+                await conn.execute(
+                    "UPDATE wechat_users SET last_message = ? WHERE openid = ?",
+                    (now.astimezone(UTC).isoformat(timespec="seconds"), openid),
+                )
             async with conn.execute(
                 "SELECT id FROM wechat_users WHERE openid = ?", (openid,)
             ) as cursor:
                 row = await cursor.fetchone()
         assert row is not None
         return WECHAT_ID_BASE + int(row[0])
+
+    async def recipient(self, user_id: int) -> tuple[str, datetime | None] | None:
+        """``(openid, time of the user's last message)`` for a core user id."""
+        async with self.db.connection.execute(
+            "SELECT openid, last_message FROM wechat_users WHERE id = ?",
+            (user_id - WECHAT_ID_BASE,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return str(row[0]), datetime.fromisoformat(row[1]) if row[1] else None

@@ -22,6 +22,7 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.conversation import Conversation
 from bot.storage import Database
+from bot.storage.wechat import TELEGRAM_CHATS
 
 DATABASE_KEY = "database"
 BACKGROUND_KEY = "background"
@@ -56,7 +57,7 @@ def build_application(
         """Open the database, start the reminder dispatcher, publish the command menu."""
         db = await Database.open(settings.db)
         app.bot_data[DATABASE_KEY] = db
-        background = conversation.attach_storage(db, TelegramSender(app.bot))
+        background = conversation.attach_storage(db, TelegramSender(app.bot), TELEGRAM_CHATS)
         app.bot_data[BACKGROUND_KEY] = asyncio.create_task(background.run(), name="background")
         await publish_commands(app.bot, conversation.content)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,6 +20,11 @@ class WeChatSettings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
     path: str = "/wechat"
+    # How reminders reach WeChat users: "none" (declined, with an explanation) or
+    # "customer_service" (客服消息: only within 48 h of the user's last message; needs
+    # WECHAT_APP_ID and WECHAT_APP_SECRET of an account with that permission).
+    push: Literal["none", "customer_service"] = "none"
+    api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
 
     @field_validator("aes_key")
     @classmethod

@@ -7,20 +7,25 @@ from bot.replies import Button, Reply
 from bot.textfmt import visible_text
 
 MAX_REPLY_BYTES = 2000  # WeChat passive text replies take about 2048 bytes
-UNSUPPORTED_ACTIONS = ("r:", "s:", "b:")  # reminders, subscriptions, broadcasts: Telegram only
+TELEGRAM_ONLY = ("s:", "b:")  # subscriptions and broadcasts reach Telegram chats only
+REMINDER_ACTIONS = ("r:",)
 
 
-def choices_of(reply: Reply) -> list[Button]:
+def choices_of(reply: Reply, *, reminders: bool = False) -> list[Button]:
     """The buttons a WeChat user can pick by number (features WeChat cannot serve dropped)."""
-    return [
-        b for row in reply.last_buttons for b in row if not b.action.startswith(UNSUPPORTED_ACTIONS)
-    ]
+    dropped = TELEGRAM_ONLY if reminders else TELEGRAM_ONLY + REMINDER_ACTIONS
+    return [b for row in reply.last_buttons for b in row if not b.action.startswith(dropped)]
 
 
-def render(reply: Reply, texts: WeChatTexts) -> tuple[list[str], list[Button]]:
-    """Parts of at most MAX_REPLY_BYTES each, and the numbered choices at the end."""
+def render(
+    reply: Reply, texts: WeChatTexts, *, reminders: bool = False
+) -> tuple[list[str], list[Button]]:
+    """Parts of at most MAX_REPLY_BYTES each, and the numbered choices at the end.
+
+    ``reminders``: reminder buttons are kept (the account can push reminders).
+    """
     body = "\n\n".join(visible_text(m.text).strip() for m in reply.messages)
-    choices = choices_of(reply)
+    choices = choices_of(reply, reminders=reminders)
     if choices:
         lines = "\n".join(f"{n}. {b.label}" for n, b in enumerate(choices, 1))
         body += f"\n\n{texts.choose}\n{lines}"

@@ -26,7 +26,7 @@ from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.render import render
 from bot.conversation import Conversation, Who
 from bot.delivery import Outcome, Result
-from bot.replies import Button, Reply
+from bot.replies import Button, Message, Reply
 from bot.storage.wechat import WeChatUserRepo
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class WeChatBot:
         )
         self.conversation = conversation
         self.users = users
+        self.push = settings.push != "none"
         self.sessions: OrderedDict[str, Session] = OrderedDict()
         self.seen: OrderedDict[tuple[Any, ...], asyncio.Future[str]] = OrderedDict()
 
@@ -157,13 +158,13 @@ class WeChatBot:
         """The text to send back for one message or event."""
         openid = str(message.source)
         session = self._session(openid)
-        user_id = await self.users.user_id(openid)
+        user_id = await self.users.user_id(openid, self.conversation.clock())
         who = Who(user_id, user_id)
         reply = await self._reply(message, session, who)
         if reply is None:  # "继续": the next part of a long answer
             texts = self.conversation.content.ui.wechat
             return session.rest.pop(0) if session.rest else texts.no_more.strip()
-        parts, choices = render(reply, self.conversation.content.ui.wechat)
+        parts, choices = render(reply, self.conversation.content.ui.wechat, reminders=self.push)
         if choices:
             session.choices = choices
         session.rest = parts[1:]
@@ -188,8 +189,17 @@ class WeChatBot:
         if text.isdigit() and 1 <= int(text) <= len(session.choices):
             return await conversation.action(session.choices[int(text) - 1].action, who=who)
         name, _, args = text.lstrip("/").partition(" ")
-        if name.lower() in REMINDER_COMMANDS or conversation.answer(text)[0].topic == "remind":
-            return Reply.single(texts.reminders_unavailable)
+        asks_reminder = name.lower() in REMINDER_COMMANDS
+        if asks_reminder or conversation.answer(text)[0].topic == "remind":
+            if not self.push:
+                return Reply.single(texts.reminders_unavailable)
+            if name.lower() == "remind" or not asks_reminder:
+                # Say how reminders reach a WeChat user before the first step of /remind.
+                started = await conversation.command("remind", who=who, args=args)
+                assert started is not None
+                note = Message(texts.push_note)
+                return Reply((note, *started.messages))
+            return await conversation.command(name.lower(), who=who, args=args)
         if text.startswith("/") or name.lower() == "release":
             reply = await conversation.command(name.lower(), who=who, args=args)
             return reply if reply is not None else conversation.unknown_command()

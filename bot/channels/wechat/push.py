@@ -1,0 +1,117 @@
+"""Reminders to WeChat users as customer-service messages (客服消息).
+
+WeChat delivers these only within 48 hours of the user's last message to the account; later
+ones are refused (errcode 45015). Outside the window nothing is attempted: the alert is
+counted as failed with that reason, and the user was told when setting the reminder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from bot.channels.wechat.config import WeChatSettings
+from bot.channels.wechat.render import render
+from bot.content.models import WeChatTexts
+from bot.delivery import Outcome, Result
+from bot.replies import Reply
+from bot.storage.wechat import WeChatUserRepo
+
+log = logging.getLogger(__name__)
+
+WINDOW = timedelta(hours=48)
+TOKEN_ERRORS = {40001, 40014, 42001}  # invalid or expired access_token: fetch a new one
+GONE_ERRORS = {40003, 43004, 43019}  # not a follower any more, or blocked
+LIMIT_ERRORS = {45009, 45047}  # API or per-user message limit
+WINDOW_ERROR = 45015
+
+
+class CustomerServiceSender:
+    """:class:`bot.delivery.Sender` for WeChat customer-service messages."""
+
+    def __init__(
+        self,
+        settings: WeChatSettings,
+        users: WeChatUserRepo,
+        texts: Callable[[], WeChatTexts],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.users = users
+        self.texts = texts
+        self.clock = clock
+        self._session: aiohttp.ClientSession | None = None
+        self._token: tuple[str, float] | None = None
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        if self._session is not None:
+            await self._session.close()
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self._session
+
+    async def _access_token(self, *, fresh: bool = False) -> str:
+        if self._token is not None and not fresh and self._token[1] > time.monotonic():
+            return self._token[0]
+        secret = self.settings.app_secret.get_secret_value() if self.settings.app_secret else ""
+        params = {
+            "grant_type": "client_credential",
+            "appid": self.settings.app_id,
+            "secret": secret,
+        }
+        session = await self._http()
+        async with session.get(self.settings.api_base_url + "token", params=params) as response:
+            data: dict[str, Any] = await response.json(content_type=None)
+        token = data.get("access_token")
+        if not token:
+            raise RuntimeError(f"WeChat token request failed: errcode {data.get('errcode')}")
+        self._token = (str(token), time.monotonic() + float(data.get("expires_in", 7200)) - 300)
+        return self._token[0]
+
+    async def send(self, chat_id: int, reply: Reply) -> Result:
+        """Send the reply's text if the user wrote within the last 48 hours."""
+        recipient = await self.users.recipient(chat_id)
+        if recipient is None:
+            return Result(Outcome.BLOCKED, reason="unknown WeChat user")
+        openid, last_message = recipient
+        if last_message is None or self.clock() - last_message > WINDOW:
+            return Result(Outcome.FAILED, reason="outside WeChat's 48-hour window")
+        parts, _ = render(reply, self.texts())
+        body = {"touser": openid, "msgtype": "text", "text": {"content": parts[0]}}
+        try:
+            for attempt in range(2):
+                token = await self._access_token(fresh=attempt > 0)
+                session = await self._http()
+                url = self.settings.api_base_url + "message/custom/send"
+                async with session.post(url, params={"access_token": token}, json=body) as response:
+                    data = await response.json(content_type=None)
+                code = int(data.get("errcode", 0))
+                if code not in TOKEN_ERRORS:
+                    break
+        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+            return Result(Outcome.RETRY, retry_after=30.0, reason=type(exc).__name__)
+        if code == 0:
+            return Result(Outcome.SENT)
+        if code in GONE_ERRORS:
+            return Result(Outcome.BLOCKED, reason=f"errcode {code}")
+        if code in LIMIT_ERRORS:
+            return Result(Outcome.RETRY, retry_after=60.0, reason=f"errcode {code}")
+        if code == WINDOW_ERROR:
+            return Result(Outcome.FAILED, reason="outside WeChat's 48-hour window")
+        return Result(Outcome.FAILED, reason=f"errcode {code}")
+
+    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
+        """Telegram messages cannot be copied to WeChat."""
+        return Result(Outcome.FAILED, reason="not available on WeChat")
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
+        """WeChat messages cannot be edited."""
+        return Result(Outcome.FAILED, reason="not available on WeChat")
