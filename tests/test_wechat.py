@@ -270,8 +270,10 @@ async def test_reminder_reaches_a_wechat_user_within_48_hours(tmp_path: Path) ->
             guided = await cb.say(xml_text("/remind", 6001))
             assert "客服消息" in guided and "48 小时" in guided  # told how it will arrive
             assert "1. 🔁 复核申请截止" in guided  # the guided flow works with numbers
-            saved = await cb.say(xml_text("/remind 3秒后 交资格审核材料", 6002))
+            saved = await cb.say(xml_text("/remind 5秒后 交资格审核材料", 6002))
             assert "已设置提醒：交资格审核材料" in saved
+            calendar = await cb.say(xml_text("ics", 6003))
+            assert "BEGIN:VCALENDAR" in calendar and "交资格审核材料" in calendar
             await asyncio.wait_for(api.got_message.wait(), 20)
     finally:
         await runner.cleanup()

@@ -24,7 +24,13 @@ def render(
 
     ``reminders``: reminder buttons are kept (the account can push reminders).
     """
-    body = "\n\n".join(visible_text(m.text).strip() for m in reply.messages)
+    blocks = []
+    for message in reply.messages:
+        blocks.append(visible_text(message.text).strip())
+        if message.document is not None and message.document.mime_type.startswith("text/"):
+            # No files in passive replies: a calendar file is given as a text block.
+            blocks.append(message.document.data.decode("utf-8").strip())
+    body = "\n\n".join(blocks)
     choices = choices_of(reply, reminders=reminders)
     if choices:
         lines = "\n".join(f"{n}. {b.label}" for n, b in enumerate(choices, 1))
