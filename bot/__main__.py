@@ -17,7 +17,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -25,9 +25,13 @@ from pydantic import ValidationError
 from bot.config import Settings
 from bot.content import ContentError, ContentStore, load_content
 from bot.conversation import Conversation
+from bot.delivery import Sender
 from bot.logs import setup_logging
 from bot.storage import Database, UnansweredRepo
 from bot.textfmt import visible_text
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.app import OtherChannels
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
@@ -229,6 +233,28 @@ async def _until_signal(work: Coroutine[Any, Any, None]) -> None:
         await task
 
 
+def _wechat_route(conversation: Conversation) -> OtherChannels | None:
+    """With WeChat push configured, broadcasts from Telegram reach WeChat followers too."""
+    from bot.channels.wechat.config import WeChatSettings
+    from bot.channels.wechat.push import CustomerServiceSender
+    from bot.storage.wechat import WECHAT_CHATS, WeChatUserRepo
+
+    try:
+        wechat = WeChatSettings()
+    except ValidationError:
+        return None
+    if wechat.push == "none" or not (wechat.app_id and wechat.app_secret):
+        return None
+
+    def routes(db: Database) -> list[tuple[tuple[int, int], Sender]]:
+        sender = CustomerServiceSender(
+            wechat, WeChatUserRepo(db), lambda: conversation.content.ui.wechat, conversation.clock
+        )
+        return [(WECHAT_CHATS, sender)]
+
+    return routes
+
+
 def cmd_run() -> int:
     """Telegram long polling until SIGINT/SIGTERM."""
     settings = _settings()
@@ -252,7 +278,10 @@ def cmd_run() -> int:
 
     from bot.channels.telegram import build_application
 
-    app = build_application(settings, _conversation(settings, store, None), token=token)
+    conversation = _conversation(settings, store, None)
+    app = build_application(
+        settings, conversation, token=token, other_channels=_wechat_route(conversation)
+    )
     log.info("starting long polling against %s", settings.api_base_url)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -43,6 +43,12 @@ class Audience:
             chat_id, chat_type, title, self.clock(), subscribe=chat_type != "private"
         )
 
+    async def followed(self, user_id: int) -> None:
+        """A WeChat user followed the account: following is asking for its messages."""
+        row, new = await self.repo.seen(user_id, "wechat", "", self.clock(), subscribe=True)
+        if not new and not row.subscribed:
+            await self.repo.set_subscribed(user_id, True, self.clock())
+
     async def gone(self, chat_id: int) -> None:
         """The bot was removed or blocked: nothing is sent there any more."""
         await self.repo.left(chat_id, self.clock())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from telegram import Update
 
 from bot.channels.telegram import build_application
+from bot.channels.telegram.app import OtherChannels
 from bot.channels.telegram.context import BotApplication
 from bot.config import Settings
 from bot.content import ContentStore
@@ -48,6 +50,15 @@ def buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
 
 @pytest.fixture
 async def tg(content_copy: Path) -> AsyncIterator[Harness]:
+    async with harness(content_copy) as h:
+        yield h
+
+
+@contextlib.asynccontextmanager
+async def harness(
+    content_copy: Path, other_channels: OtherChannels | None = None
+) -> AsyncIterator[Harness]:
+    """An initialised Application over a FakeBotAPI (optionally with other channels)."""
     api = FakeBotAPI()
     settings = Settings(
         token="123456:TEST",
@@ -62,6 +73,7 @@ async def tg(content_copy: Path) -> AsyncIterator[Harness]:
         token="123456:TEST",
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),
+        other_channels=other_channels,
     )
     await app.initialize()
     assert app.post_init is not None and app.post_shutdown is not None

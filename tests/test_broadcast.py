@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
-from tests.telegram_harness import ADMIN, GROUP, Harness, buttons, membership
+from tests.telegram_harness import ADMIN, GROUP, Harness, buttons, harness, membership
 
 SUBSCRIBER, OPTED_OUT, BLOCKED = 5001, 5002, 5003
 
@@ -151,3 +152,39 @@ async def test_running_broadcast_can_be_stopped(tg: Harness) -> None:
     await asyncio.sleep(0.5)
     assert delivered() <= sent + 1  # at most the one in flight when stopped
     assert "已停止" in tg.sent("editMessageText")[-1]["text"]
+
+
+async def test_broadcast_reaches_wechat_followers_through_their_channel(
+    content_copy: Path,
+) -> None:
+    from bot.delivery import Outcome, Result
+    from bot.replies import Reply
+    from bot.storage.wechat import WECHAT_CHATS, WECHAT_ID_BASE
+    from bot.textfmt import visible_text
+
+    delivered: list[tuple[int, str]] = []
+
+    class FakeWeChat:
+        async def send(self, chat_id: int, reply: Reply) -> Result:
+            delivered.append((chat_id, visible_text(reply.messages[0].text)))
+            return Result(Outcome.SENT)
+
+        async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
+            return Result(Outcome.FAILED, reason="not available on WeChat")
+
+        async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
+            return Result(Outcome.FAILED, reason="not available on WeChat")
+
+    follower = WECHAT_ID_BASE + 1
+    async with harness(content_copy, lambda db: [(WECHAT_CHATS, FakeWeChat())]) as tg:
+        conversation = tg.app.bot_data["conversation"]
+        await conversation.audience.followed(follower)
+        await audience(tg)
+        await tg.command("/broadcast 复核通知已发布", user=ADMIN)
+        await tg.feed(tap(tg, "订阅的用户"))
+        assert "共 3 个聊天" in tg.sent("editMessageText")[-1]["text"]  # 2 Telegram + WeChat
+        await tg.feed(tap(tg, "✅ 确认发送"))
+        final = await wait_done(tg)
+    assert delivered == [(follower, "复核通知已发布")]
+    assert tg.api.sent_texts(SUBSCRIBER) == ["复核通知已发布"]
+    assert "已发送 2" in final and "无法送达 1" in final

@@ -181,6 +181,16 @@ async def test_follow_question_click_and_numbers(callback: Callback) -> None:
     assert "2026年12月8日" in release
 
 
+async def test_follow_and_unfollow_update_the_audience(callback: Callback, tmp_path: Path) -> None:
+    await callback.say(xml_event("subscribe"))
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        row = conn.execute("SELECT type, member, subscribed FROM chats").fetchone()
+    assert row == ("wechat", 1, 1)  # following the account is asking for its messages
+    await callback.post(xml_event("unsubscribe", created=1_760_000_500))
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        assert conn.execute("SELECT member FROM chats").fetchone() == (0,)
+
+
 async def test_safe_mode_round_trip(callback: Callback) -> None:
     answer = await callback.say_encrypted(xml_text("多少分及格", 2001))
     assert "合格标准" in answer

@@ -5,6 +5,6 @@ from the :class:`Pacer`, so together they stay under the platform's flood limits
 """
 
 from bot.delivery.pacer import Pacer
-from bot.delivery.sender import Outcome, Result, Sender
+from bot.delivery.sender import Outcome, Result, RoutingSender, Sender
 
-__all__ = ["Outcome", "Pacer", "Result", "Sender"]
+__all__ = ["Outcome", "Pacer", "Result", "RoutingSender", "Sender"]

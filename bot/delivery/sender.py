@@ -41,3 +41,34 @@ class Sender(Protocol):
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
         """Replace a message the bot sent earlier (progress reports)."""
         ...
+
+
+class RoutingSender:
+    """Sends through the channel that owns a chat id (Telegram below, WeChat above 10^15)."""
+
+    def __init__(self, routes: list[tuple[tuple[int, int], Sender]]) -> None:
+        self.routes = routes
+
+    def _sender(self, chat_id: int) -> Sender | None:
+        return next((s for (low, high), s in self.routes if low <= chat_id < high), None)
+
+    async def send(self, chat_id: int, reply: Reply) -> Result:
+        """Send via the owning channel."""
+        sender = self._sender(chat_id)
+        if sender is None:
+            return Result(Outcome.FAILED, reason="no channel for this chat")
+        return await sender.send(chat_id, reply)
+
+    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
+        """Copy via the owning channel."""
+        sender = self._sender(chat_id)
+        if sender is None:
+            return Result(Outcome.FAILED, reason="no channel for this chat")
+        return await sender.copy(chat_id, from_chat_id, message_id)
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
+        """Edit via the owning channel."""
+        sender = self._sender(chat_id)
+        if sender is None:
+            return Result(Outcome.FAILED, reason="no channel for this chat")
+        return await sender.edit(chat_id, message_id, reply)

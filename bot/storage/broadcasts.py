@@ -13,9 +13,9 @@ from typing import Any
 
 from bot.storage.db import Database
 
-AUDIENCES = {
-    "all": ("private", "group", "supergroup", "channel"),
-    "users": ("private",),
+AUDIENCES = {  # chat types per audience; "wechat" are followers of the WeChat account
+    "all": ("private", "wechat", "group", "supergroup", "channel"),
+    "users": ("private", "wechat"),
     "groups": ("group", "supergroup"),
     "channels": ("channel",),
 }

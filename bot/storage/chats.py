@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from bot.storage.db import Database
 
-CHAT_TYPES = ("private", "group", "supergroup", "channel")
+CHAT_TYPES = ("private", "wechat", "group", "supergroup", "channel")
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,8 @@ class ChatRepo:
         async with self.db.connection.execute(
             """
             SELECT
-              SUM(type = 'private' AND member = 1),
-              SUM(type = 'private' AND member = 1 AND subscribed = 1),
+              SUM(type IN ('private', 'wechat') AND member = 1),
+              SUM(type IN ('private', 'wechat') AND member = 1 AND subscribed = 1),
               SUM(type IN ('group', 'supergroup') AND member = 1),
               SUM(type = 'channel' AND member = 1),
               (SELECT value FROM counters WHERE name = 'questions_answered')

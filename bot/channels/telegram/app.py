@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -21,10 +22,14 @@ from bot.channels.telegram.render import publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.delivery import RoutingSender, Sender
 from bot.storage import Database
 from bot.storage.wechat import TELEGRAM_CHATS
 
+# Senders for other channels' chat-id ranges, built once the database is open.
+OtherChannels = Callable[[Database], list[tuple[tuple[int, int], Sender]]]
 DATABASE_KEY = "database"
+OTHER_SENDERS_KEY = "other_senders"
 BACKGROUND_KEY = "background"
 
 # Connections beyond the handler concurrency: getUpdates has its own pool, this headroom
@@ -46,18 +51,25 @@ def build_application(
     token: str,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    other_channels: OtherChannels | None = None,
 ) -> BotApplication:
     """An Application wired with handlers; bounded concurrency with a pool to match.
 
     ``request`` / ``get_updates_request`` replace the HTTP transport (tests pass an
-    in-process stand-in, so no socket is ever opened).
+    in-process stand-in, so no socket is ever opened). ``other_channels`` gives senders for
+    chats of other channels (WeChat followers) so broadcasts reach them too.
     """
 
     async def post_init(app: Application) -> None:
         """Open the database, start the reminder dispatcher, publish the command menu."""
         db = await Database.open(settings.db)
         app.bot_data[DATABASE_KEY] = db
-        background = conversation.attach_storage(db, TelegramSender(app.bot), TELEGRAM_CHATS)
+        sender: Sender = TelegramSender(app.bot)
+        if other_channels is not None:
+            others = other_channels(db)
+            app.bot_data[OTHER_SENDERS_KEY] = [other for _, other in others]
+            sender = RoutingSender([(TELEGRAM_CHATS, sender), *others])
+        background = conversation.attach_storage(db, sender, TELEGRAM_CHATS)
         app.bot_data[BACKGROUND_KEY] = asyncio.create_task(background.run(), name="background")
         await publish_commands(app.bot, conversation.content)
 
@@ -72,6 +84,10 @@ def build_application(
     async def post_shutdown(app: Application) -> None:
         """Close the database after the last update was handled."""
         await post_stop(app)
+        for other in app.bot_data.pop(OTHER_SENDERS_KEY, []):
+            close = getattr(other, "close", None)
+            if close is not None:
+                await close()
         db: Database | None = app.bot_data.pop(DATABASE_KEY, None)
         if db is not None:
             await db.close()

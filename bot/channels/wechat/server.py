@@ -175,7 +175,13 @@ class WeChatBot:
         texts = conversation.content.ui.wechat
         if message.type == "event":
             if message.event == "subscribe":
+                if conversation.audience is not None:
+                    await conversation.audience.followed(who.user_id)
                 return conversation.start()
+            if message.event == "unsubscribe":
+                if conversation.audience is not None:
+                    await conversation.audience.gone(who.user_id)
+                return Reply.single(" ")
             if message.event == "click":
                 return conversation.topic(str(message.key)) or conversation.menu()
             return conversation.menu()
