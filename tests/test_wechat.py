@@ -255,38 +255,85 @@ class WeChatApi:
 
     async def send(self, request: web.Request) -> web.Response:
         assert request.query["access_token"] == "ACCESS"
-        self.sent.append(await request.json())
+        self.sent.append({"path": request.path, **await request.json()})
         self.got_message.set()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
 
-async def test_reminder_reaches_a_wechat_user_within_48_hours(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def wechat_api() -> AsyncIterator[tuple[WeChatApi, int]]:
     api = WeChatApi()
     app = web.Application()
     app.router.add_get("/cgi-bin/token", api.token)
     app.router.add_post("/cgi-bin/message/custom/send", api.send)
+    app.router.add_post("/cgi-bin/message/template/subscribe", api.send)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    extra = {
-        "WECHAT_PUSH": "customer_service",
-        "WECHAT_APP_SECRET": "app-secret",
-        "WECHAT_API_BASE_URL": f"http://127.0.0.1:{port}/cgi-bin/",
-    }
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
+        yield api, runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+async def test_reminder_reaches_a_wechat_user_within_48_hours(tmp_path: Path) -> None:
+    async with wechat_api() as (api, port):
+        extra = {
+            "WECHAT_PUSH": "customer_service",
+            "WECHAT_APP_SECRET": "app-secret",
+            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{port}/cgi-bin/",
+        }
         async with running_callback(tmp_path, extra) as cb:
             guided = await cb.say(xml_text("/remind", 6001))
             assert "客服消息" in guided and "48 小时" in guided  # told how it will arrive
+            assert "subscribemsg" not in guided  # no subscription template configured
             assert "1. 🔁 复核申请截止" in guided  # the guided flow works with numbers
             saved = await cb.say(xml_text("/remind 5秒后 交资格审核材料", 6002))
             assert "已设置提醒：交资格审核材料" in saved
             calendar = await cb.say(xml_text("ics", 6003))
             assert "BEGIN:VCALENDAR" in calendar and "交资格审核材料" in calendar
             await asyncio.wait_for(api.got_message.wait(), 20)
-    finally:
-        await runner.cleanup()
     (message,) = api.sent
     assert message["touser"] == OPENID and message["msgtype"] == "text"
+    assert message["path"] == "/cgi-bin/message/custom/send"
     assert "交资格审核材料" in str(message["text"])
+
+
+async def test_reminder_after_48_hours_uses_a_confirmed_subscription_message(
+    tmp_path: Path,
+) -> None:
+    async with wechat_api() as (api, port):
+        extra = {
+            "WECHAT_PUSH": "customer_service",
+            "WECHAT_APP_SECRET": "app-secret",
+            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{port}/cgi-bin/",
+            "WECHAT_SUBSCRIBE_TEMPLATE_ID": "TPL-1",
+            "WECHAT_SUBSCRIBE_REDIRECT_URL": "https://bot.example/wechat/subscribed",
+        }
+        async with running_callback(tmp_path, extra) as cb:
+            note = await cb.say(xml_text("/remind", 7001))
+            assert "mp.weixin.qq.com/mp/subscribemsg?action=get_confirm" in note
+            assert "template_id=TPL-1" in note
+            saved = await cb.say(xml_text("/remind 6秒后 交学历证明", 7002))
+            assert "已设置提醒：交学历证明" in saved
+            confirm = {
+                "openid": OPENID,
+                "template_id": "TPL-1",
+                "action": "confirm",
+                "scene": "1000",
+                "reserved": "reminder",
+            }
+            async with cb.session.get(cb.url + "/subscribed", params=confirm) as response:
+                assert "已允许发送一次提醒" in await response.text()
+            # The user's last message is now three days old: no customer-service message.
+            with sqlite3.connect(tmp_path / "bot.db") as conn:
+                conn.execute("UPDATE wechat_users SET last_message = '2026-01-01T00:00:00+00:00'")
+            await asyncio.wait_for(api.got_message.wait(), 20)
+            await asyncio.sleep(0.5)
+    (message,) = api.sent
+    assert message["path"] == "/cgi-bin/message/template/subscribe"
+    assert message["touser"] == OPENID and message["template_id"] == "TPL-1"
+    assert "交学历证明" in str(message["title"])
+    assert "截止时间" in str(message["data"]) and "回复数字" not in str(message["data"])
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        assert conn.execute("SELECT grants FROM wechat_users").fetchone() == (0,)  # used up

@@ -330,7 +330,7 @@ def _build(
         for key, text in ui.broadcast.model_dump().items()
     }
     wechat_texts: dict[str, Any] = {
-        key: _fill(text, values, ui_src, ("wechat", key), problems)
+        key: _fill(text, values, ui_src, ("wechat", key), problems, {"link"})
         for key, text in ui.wechat.model_dump().items()
     }
     filled_ui = ui.model_copy(

@@ -174,6 +174,9 @@ class WeChatTexts(_Strict):
     menu_names: NonEmpty
     no_more: NonEmpty
     push_note: NonEmpty
+    subscribe_note: NonEmpty
+    subscribe_done: NonEmpty
+    subscribe_cancelled: NonEmpty
     reminders_unavailable: NonEmpty
 
 

@@ -110,6 +110,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE wechat_users ADD COLUMN last_message TEXT;
     """,
+    # One-time subscription message grants: each confirmation allows one message.
+    """
+    ALTER TABLE wechat_users ADD COLUMN grants INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

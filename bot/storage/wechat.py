@@ -44,3 +44,24 @@ class WeChatUserRepo:
         if row is None:
             return None
         return str(row[0]), datetime.fromisoformat(row[1]) if row[1] else None
+
+    async def grant(self, openid: str) -> None:
+        """The user confirmed one subscription message."""
+        async with self.db.transaction() as conn:
+            await conn.execute("INSERT OR IGNORE INTO wechat_users (openid) VALUES (?)", (openid,))
+            await conn.execute(
+                "UPDATE wechat_users SET grants = grants + 1 WHERE openid = ?", (openid,)
+            )
+
+    async def use_grant(self, openid: str) -> bool:
+        """Take one confirmed grant; False when the user has none left."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE wechat_users SET grants = grants - 1 WHERE openid = ? AND grants > 0",
+                (openid,),
+            )
+        return bool(cursor.rowcount)
+
+    async def give_back(self, openid: str) -> None:
+        """A grant that could not be used (the send failed) is kept for the next try."""
+        await self.grant(openid)

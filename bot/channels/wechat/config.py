@@ -25,6 +25,13 @@ class WeChatSettings(BaseSettings):
     # WECHAT_APP_ID and WECHAT_APP_SECRET of an account with that permission).
     push: Literal["none", "customer_service"] = "none"
     api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    # One-time subscription messages (一次性订阅消息, verified service accounts): reminders
+    # further than 48 h after the user's last message go out this way once the user has
+    # confirmed on WeChat's authorisation page. Empty template id: not used.
+    subscribe_template_id: str = ""
+    subscribe_scene: int = Field(default=1000, ge=0, le=10000)
+    # Public URL of this server's /wechat/subscribed endpoint (WeChat redirects there).
+    subscribe_redirect_url: str = ""
 
     @field_validator("aes_key")
     @classmethod

@@ -21,6 +21,7 @@ from bot.content.models import WeChatTexts
 from bot.delivery import Outcome, Result
 from bot.replies import Reply
 from bot.storage.wechat import WeChatUserRepo
+from bot.textfmt import visible_text
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +83,13 @@ class CustomerServiceSender:
         if recipient is None:
             return Result(Outcome.BLOCKED, reason="unknown WeChat user")
         openid, last_message = recipient
-        if last_message is None or self.clock() - last_message > WINDOW:
-            return Result(Outcome.FAILED, reason="outside WeChat's 48-hour window")
         parts, _ = render(reply, self.texts())
+        if last_message is None or self.clock() - last_message > WINDOW:
+            plain = visible_text(reply.messages[0].text).strip() if reply.messages else ""
+            return await self._subscription_message(openid, plain)
         body = {"touser": openid, "msgtype": "text", "text": {"content": parts[0]}}
         try:
-            for attempt in range(2):
-                token = await self._access_token(fresh=attempt > 0)
-                session = await self._http()
-                url = self.settings.api_base_url + "message/custom/send"
-                async with session.post(url, params={"access_token": token}, json=body) as response:
-                    data = await response.json(content_type=None)
-                code = int(data.get("errcode", 0))
-                if code not in TOKEN_ERRORS:
-                    break
+            code = await self._post("message/custom/send", body)
         except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
             return Result(Outcome.RETRY, retry_after=30.0, reason=type(exc).__name__)
         if code == 0:
@@ -107,6 +101,44 @@ class CustomerServiceSender:
         if code == WINDOW_ERROR:
             return Result(Outcome.FAILED, reason="outside WeChat's 48-hour window")
         return Result(Outcome.FAILED, reason=f"errcode {code}")
+
+    async def _post(self, path: str, body: dict[str, Any]) -> int:
+        """POST with the access token (fetched again once if WeChat says it expired)."""
+        code = 0
+        for attempt in range(2):
+            token = await self._access_token(fresh=attempt > 0)
+            session = await self._http()
+            url = self.settings.api_base_url + path
+            async with session.post(url, params={"access_token": token}, json=body) as response:
+                data = await response.json(content_type=None)
+            code = int(data.get("errcode", 0))
+            if code not in TOKEN_ERRORS:
+                break
+        return code
+
+    async def _subscription_message(self, openid: str, text: str) -> Result:
+        """Outside the 48 h window: one confirmed subscription message, if the user gave one."""
+        template = self.settings.subscribe_template_id
+        if not template or not await self.users.use_grant(openid):
+            return Result(Outcome.FAILED, reason="outside WeChat's 48-hour window")
+        title, _, rest = text.partition("\n")
+        body = {
+            "touser": openid,
+            "template_id": template,
+            "scene": str(self.settings.subscribe_scene),
+            "title": title[:15],
+            "data": {"content": {"value": (rest or title)[:200], "color": "#173177"}},
+        }
+        try:
+            code = await self._post("message/template/subscribe", body)
+        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+            await self.users.give_back(openid)
+            return Result(Outcome.RETRY, retry_after=30.0, reason=type(exc).__name__)
+        if code == 0:
+            return Result(Outcome.SENT)
+        if code in GONE_ERRORS:
+            return Result(Outcome.BLOCKED, reason=f"errcode {code}")
+        return Result(Outcome.FAILED, reason=f"subscription message errcode {code}")
 
     async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
         """Telegram messages cannot be copied to WeChat."""

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from wechatpy import parse_message
@@ -28,6 +29,7 @@ from bot.conversation import Conversation, Who
 from bot.delivery import Outcome, Result
 from bot.replies import Button, Message, Reply
 from bot.storage.wechat import WeChatUserRepo
+from bot.textfmt import escape
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,40 @@ class WeChatBot:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_get(self.settings.path, self.verify)
         app.router.add_post(self.settings.path, self.receive)
+        app.router.add_get(self.settings.path + "/subscribed", self.subscribed)
         return app
+
+    def subscribe_link(self) -> str | None:
+        """WeChat's page where a user confirms one subscription message (or None)."""
+        s = self.settings
+        if not (s.subscribe_template_id and s.subscribe_redirect_url and s.app_id):
+            return None
+        query = urlencode(
+            {
+                "action": "get_confirm",
+                "appid": s.app_id,
+                "scene": s.subscribe_scene,
+                "template_id": s.subscribe_template_id,
+                "redirect_url": s.subscribe_redirect_url,
+                "reserved": "reminder",
+            }
+        )
+        return f"https://mp.weixin.qq.com/mp/subscribemsg?{query}#wechat_redirect"
+
+    async def subscribed(self, request: web.Request) -> web.Response:
+        """WeChat's redirect after the user confirmed (or cancelled) a subscription message."""
+        q = request.query
+        texts = self.conversation.content.ui.wechat
+        confirmed = (
+            q.get("action") == "confirm"
+            and q.get("template_id") == self.settings.subscribe_template_id
+            and bool(q.get("openid"))
+        )
+        if confirmed:
+            await self.users.grant(q["openid"])
+        page = texts.subscribe_done if confirmed else texts.subscribe_cancelled
+        html = f"<!doctype html><meta charset=utf-8><p>{escape(page.strip())}</p>"
+        return web.Response(text=html, content_type="text/html")
 
     def _signed(self, request: web.Request) -> bool:
         q = request.query
@@ -203,7 +238,13 @@ class WeChatBot:
                 # Say how reminders reach a WeChat user before the first step of /remind.
                 started = await conversation.command("remind", who=who, args=args)
                 assert started is not None
-                note = Message(texts.push_note)
+                note_text = texts.push_note
+                link = self.subscribe_link()
+                if link is not None:
+                    note_text = (
+                        note_text.rstrip() + "\n" + texts.subscribe_note.replace("{link}", link)
+                    )
+                note = Message(note_text)
                 return Reply((note, *started.messages))
             return await conversation.command(name.lower(), who=who, args=args)
         if text.startswith("/") or name.lower() == "release":
