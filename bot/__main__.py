@@ -196,24 +196,23 @@ def cmd_wechat(*, menu_only: bool) -> int:
     async def main() -> None:
         db = await Database.open(settings.db)
         users = WeChatUserRepo(db)
-        if wechat.push == "none":
-            # /release and unanswered questions work; reminders are declined with a reason.
-            conversation.attach_storage(db, NoPush(), WECHAT_CHATS, broadcasts=False)
-            background_task = None
-            sender = None
-        else:
+        # Without push rights reminders are kept (and exported with /ics) but cannot be
+        # sent: NoPush marks their alerts failed with that reason when they come due.
+        sender: CustomerServiceSender | None = None
+        if wechat.push != "none":
             sender = CustomerServiceSender(
                 wechat, users, lambda: conversation.content.ui.wechat, conversation.clock
             )
-            background = conversation.attach_storage(db, sender, WECHAT_CHATS, broadcasts=False)
-            background_task = asyncio.create_task(background.run(), name="wechat-reminders")
+        background = conversation.attach_storage(
+            db, sender or NoPush(), WECHAT_CHATS, broadcasts=False
+        )
+        background_task = asyncio.create_task(background.run(), name="wechat-reminders")
         try:
             await serve(wechat, conversation, users)
         finally:
-            if background_task is not None:
-                background_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await background_task
+            background_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background_task
             if sender is not None:
                 await sender.close()
             await db.close()

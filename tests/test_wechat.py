@@ -176,7 +176,14 @@ async def test_follow_question_click_and_numbers(callback: Callback) -> None:
     clicked = await callback.say(xml_event("CLICK", "audit", created=1_760_000_100))
     assert "考后资格审核" in clicked
     reminder = await callback.say(xml_text("/remind", 1003))
-    assert "不能在你没有发消息的时候主动提醒" in reminder
+    assert "不能在你没有发消息的时候主动提醒" in reminder  # said before anything is set
+    assert "回复 ics" in reminder and "1. 🔁 复核申请截止" in reminder
+    await callback.say(xml_text("1", 1005))  # review deadline
+    await callback.say(xml_text("12月10日下午5点", 1006))
+    saved = await callback.say(xml_text("1", 1007))  # one day before
+    assert "已设置提醒：复核申请截止" in saved
+    calendar = await callback.say(xml_text("ics", 1008))
+    assert "BEGIN:VCALENDAR" in calendar and "SUMMARY:复核申请截止" in calendar
     release = await callback.say(xml_text("release 2026-12-01", 1004))
     assert "2026年12月8日" in release
 

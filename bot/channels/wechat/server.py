@@ -199,7 +199,7 @@ class WeChatBot:
         if reply is None:  # "继续": the next part of a long answer
             texts = self.conversation.content.ui.wechat
             return session.rest.pop(0) if session.rest else texts.no_more.strip()
-        parts, choices = render(reply, self.conversation.content.ui.wechat, reminders=self.push)
+        parts, choices = render(reply, self.conversation.content.ui.wechat, reminders=True)
         if choices:
             session.choices = choices
         session.rest = parts[1:]
@@ -232,15 +232,13 @@ class WeChatBot:
         name, _, args = text.lstrip("/").partition(" ")
         asks_reminder = name.lower() in REMINDER_COMMANDS
         if asks_reminder or conversation.answer(text)[0].topic == "remind":
-            if not self.push:
-                return Reply.single(texts.reminders_unavailable)
             if name.lower() == "remind" or not asks_reminder:
                 # Say how reminders reach a WeChat user before the first step of /remind.
                 started = await conversation.command("remind", who=who, args=args)
                 assert started is not None
-                note_text = texts.push_note
+                note_text = texts.push_note if self.push else texts.reminders_unavailable
                 link = self.subscribe_link()
-                if link is not None:
+                if link is not None and self.push:
                     note_text = (
                         note_text.rstrip() + "\n" + texts.subscribe_note.replace("{link}", link)
                     )
