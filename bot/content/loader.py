@@ -83,6 +83,13 @@ BROADCAST_PLACEHOLDERS = frozenset(
         "reason",
     }
 )
+# Runtime placeholders allowed in the other ui.yaml sections, one set per section.
+SECTION_PLACEHOLDERS = {
+    "reminders": REMINDER_PLACEHOLDERS,
+    "audience": AUDIENCE_PLACEHOLDERS,
+    "broadcast": BROADCAST_PLACEHOLDERS,
+    "wechat": frozenset({"link"}),
+}
 # Placeholders filled when the text is used, not from settings.yaml.
 RUNTIME_PLACEHOLDERS = {
     "reload_ok": {"topics"},
@@ -312,36 +319,24 @@ def _build(
             related=tuple(raw.related),
             keywords=dict(raw.keywords),
         )
-    runtime = RUNTIME_PLACEHOLDERS
-    texts: dict[str, Any] = {
-        key: _fill(text, values, ui_src, ("texts", key), problems, runtime.get(key, set()))
-        for key, text in ui.texts.model_dump().items()
-    }
-    reminder_texts: dict[str, Any] = {
-        key: _fill(text, values, ui_src, ("reminders", key), problems, REMINDER_PLACEHOLDERS)
-        for key, text in ui.reminders.model_dump().items()
-    }
-    audience_texts: dict[str, Any] = {
-        key: _fill(text, values, ui_src, ("audience", key), problems, AUDIENCE_PLACEHOLDERS)
-        for key, text in ui.audience.model_dump().items()
-    }
-    broadcast_texts: dict[str, Any] = {
-        key: _fill(text, values, ui_src, ("broadcast", key), problems, BROADCAST_PLACEHOLDERS)
-        for key, text in ui.broadcast.model_dump().items()
-    }
-    wechat_texts: dict[str, Any] = {
-        key: _fill(text, values, ui_src, ("wechat", key), problems, {"link"})
-        for key, text in ui.wechat.model_dump().items()
-    }
-    filled_ui = ui.model_copy(
-        update={
-            "texts": ui.texts.model_copy(update=texts),
-            "reminders": ui.reminders.model_copy(update=reminder_texts),
-            "audience": ui.audience.model_copy(update=audience_texts),
-            "broadcast": ui.broadcast.model_copy(update=broadcast_texts),
-            "wechat": ui.wechat.model_copy(update=wechat_texts),
+    updates: dict[str, Any] = {}
+    for section in ("texts", *SECTION_PLACEHOLDERS):
+        model = getattr(ui, section)
+        filled = {
+            key: _fill(
+                text,
+                values,
+                ui_src,
+                (section, key),
+                problems,
+                RUNTIME_PLACEHOLDERS.get(key, set())
+                if section == "texts"
+                else SECTION_PLACEHOLDERS[section],
+            )
+            for key, text in model.model_dump().items()
         }
-    )
+        updates[section] = model.model_copy(update=filled)
+    filled_ui = ui.model_copy(update=updates)
     return Content(
         topics=topics,
         menu=tuple(tuple(row) for row in guide.menu),

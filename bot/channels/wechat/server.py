@@ -231,7 +231,7 @@ class WeChatBot:
             return await conversation.action(session.choices[int(text) - 1].action, who=who)
         name, _, args = text.lstrip("/").partition(" ")
         asks_reminder = name.lower() in REMINDER_COMMANDS
-        if asks_reminder or conversation.answer(text)[0].topic == "remind":
+        if asks_reminder or conversation.store.matcher.match(text).topic == "remind":
             if name.lower() == "remind" or not asks_reminder:
                 # Say how reminders reach a WeChat user before the first step of /remind.
                 started = await conversation.command("remind", who=who, args=args)
