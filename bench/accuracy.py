@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.channels import CHANNELS  # noqa: E402
 from bot.content import ContentStore  # noqa: E402
 from bot.faq import Match, Matcher  # noqa: E402
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     parser.add_argument("--errors", action="store_true", help="list the misses")
     args = parser.parse_args(argv)
-    scores = evaluate(ContentStore.open(args.content).matcher, load_questions(args.file))
+    scores = evaluate(ContentStore.open(args.content, CHANNELS).matcher, load_questions(args.file))
     if args.errors:
         for question, expected, match in scores.misses:
             hits = ", ".join(f"{h.keyword}[{h.how}]→{h.topic}" for h in match.hits) or "-"

@@ -23,6 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.accuracy import load_questions  # noqa: E402
+from bot.channels import CHANNELS  # noqa: E402
 from bot.content import ContentStore  # noqa: E402
 from bot.faq import Matcher, normalize  # noqa: E402
 
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         for q, _ in load_questions(f)
     ]  # fmt: skip
 
-    store = ContentStore.open(ROOT / "content")
+    store = ContentStore.open(ROOT / "content", CHANNELS)
     real_topics = {t.id: t.keywords for t in store.current.topics.values()}
     started = time.perf_counter()
     topics, documents = synthetic_topics(args.topics)

@@ -1,7 +1,8 @@
 """Command line: ``python -m bot [run | console | ask | wechat | wechat-menu | check-content]``.
 
 Without a sub-command it runs on Telegram when BOT_TOKEN is set and in the terminal otherwise,
-so a newcomer sees the bot in seconds. This module only parses arguments and wires parts.
+so a newcomer sees the bot in seconds. This module parses arguments, reads settings and
+content, and hands over to the channel's runtime; the parts are put together in bot.app.
 """
 
 from __future__ import annotations
@@ -12,26 +13,18 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from bot.app import open_content, questions_only
+from bot.channels import CHANNELS
 from bot.config import Settings
 from bot.content import ContentError, ContentStore, load_content
-from bot.conversation import Conversation
-from bot.delivery import Sender
 from bot.logs import setup_logging
-from bot.storage import Database, UnansweredRepo
-from bot.textfmt import visible_text
-
-if TYPE_CHECKING:
-    from bot.channels.telegram.app import OtherChannels
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
@@ -50,7 +43,7 @@ def _settings() -> Settings | None:
 
 def _store(settings: Settings) -> ContentStore | None:
     try:
-        return ContentStore.open(settings.content_dir)
+        return open_content(settings)
     except ContentError as exc:
         _print_problems(exc, settings.content_dir)
         print("error: refusing to start with invalid content", file=sys.stderr)
@@ -81,7 +74,7 @@ def cmd_check_content(directory: Path | None) -> int:
             return EXIT_USAGE
         directory = settings.content_dir
     try:
-        content = load_content(directory)
+        content = load_content(directory, CHANNELS)
     except ContentError as exc:
         _print_problems(exc, directory)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
@@ -92,12 +85,13 @@ def cmd_check_content(directory: Path | None) -> int:
 
 def cmd_console() -> int:
     """Run the conversation in this terminal (no token needed)."""
+    from bot.channels.console.runtime import serve
+
     loaded = _load()
     if isinstance(loaded, int):
         return loaded
-    settings, store = loaded
     try:
-        asyncio.run(_console(settings, store))
+        asyncio.run(serve(*loaded))
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:
@@ -106,42 +100,17 @@ def cmd_console() -> int:
     return EXIT_OK
 
 
-async def _console(settings: Settings, store: ContentStore) -> None:
-    from bot.channels.console.session import ConsoleSender, run_console
-
-    db = await Database.open(settings.db)
-    conversation = _conversation(settings, store, None)
-    background = conversation.attach_storage(db, ConsoleSender(sys.stdout))
-    task = asyncio.create_task(background.run())
-    try:
-        await run_console(conversation, export_dir=settings.db.parent)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await db.close()
-
-
-def _conversation(settings: Settings, store: ContentStore, db: Database | None) -> Conversation:
-    return Conversation(
-        store,
-        unanswered=UnansweredRepo(db) if db else None,
-        timezone=ZoneInfo(settings.timezone),
-    )
-
-
 def cmd_ask(questions: list[str], *, as_json: bool) -> int:
     """Match questions (``-``: one per line from stdin) and print topic, score and answer."""
     loaded = _load()
     if isinstance(loaded, int):
         return loaded
-    settings, store = loaded
-    conversation = _conversation(settings, store, None)
+    matcher = questions_only(*loaded)
     if questions == ["-"]:
         questions = [line.rstrip("\n") for line in sys.stdin]
     for question in questions:
-        match, reply = conversation.answer(question)
-        answer = "\n\n".join(visible_text(m.text).strip() for m in reply.messages)
+        match, reply = matcher.answer(question)
+        answer = "\n\n".join(m.text.plain_text.strip() for m in reply.messages)
         if as_json:
             record = {
                 "question": question,
@@ -162,17 +131,14 @@ def cmd_ask(questions: list[str], *, as_json: bool) -> int:
 def cmd_wechat(*, menu_only: bool) -> int:
     """Serve the WeChat Official Account callback, or print its custom menu JSON."""
     from bot.channels.wechat.config import WeChatSettings
-    from bot.channels.wechat.push import CustomerServiceSender
-    from bot.channels.wechat.server import NoPush, menu_json, serve
-    from bot.storage.wechat import WECHAT_CHATS, WeChatUserRepo
+    from bot.channels.wechat.runtime import menu_json, serve, until_signal
 
     loaded = _load()
     if isinstance(loaded, int):
         return loaded
     settings, store = loaded
-    conversation = _conversation(settings, store, None)
     if menu_only:
-        print(json.dumps(menu_json(conversation), ensure_ascii=False, indent=2))
+        print(json.dumps(menu_json(store), ensure_ascii=False, indent=2))
         return EXIT_OK
     try:
         wechat = WeChatSettings()
@@ -188,70 +154,12 @@ def cmd_wechat(*, menu_only: bool) -> int:
         return EXIT_USAGE
     secrets = [s.get_secret_value() for s in (wechat.token, wechat.app_secret, wechat.aes_key) if s]
     setup_logging(secrets=secrets)
-
     if wechat.push != "none" and not (wechat.app_id and wechat.app_secret):
         print("WECHAT_PUSH needs WECHAT_APP_ID and WECHAT_APP_SECRET.", file=sys.stderr)
         return EXIT_USAGE
-
-    async def main() -> None:
-        db = await Database.open(settings.db)
-        users = WeChatUserRepo(db)
-        # Without push rights reminders are kept (and exported with /ics) but cannot be
-        # sent: NoPush marks their alerts failed with that reason when they come due.
-        sender: CustomerServiceSender | None = None
-        if wechat.push != "none":
-            sender = CustomerServiceSender(
-                wechat, users, lambda: conversation.content.ui.wechat, conversation.clock
-            )
-        background = conversation.attach_storage(
-            db, sender or NoPush(), WECHAT_CHATS, broadcasts=False
-        )
-        background_task = asyncio.create_task(background.run(), name="wechat-reminders")
-        try:
-            await serve(wechat, conversation, users)
-        finally:
-            background_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background_task
-            if sender is not None:
-                await sender.close()
-            await db.close()
-
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_until_signal(main()))
+        asyncio.run(until_signal(serve(settings, wechat, store)))
     return EXIT_OK
-
-
-async def _until_signal(work: Coroutine[Any, Any, None]) -> None:
-    """Run ``work`` until it ends or SIGTERM/SIGINT arrives, then cancel it cleanly."""
-    task = asyncio.ensure_future(work)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-def _wechat_route(conversation: Conversation) -> OtherChannels | None:
-    """With WeChat push configured, broadcasts from Telegram reach WeChat followers too."""
-    from bot.channels.wechat.config import WeChatSettings
-    from bot.channels.wechat.push import CustomerServiceSender
-    from bot.storage.wechat import WECHAT_CHATS, WeChatUserRepo
-
-    try:
-        wechat = WeChatSettings()
-    except ValidationError:
-        return None
-    if wechat.push == "none" or not (wechat.app_id and wechat.app_secret):
-        return None
-
-    def routes(db: Database) -> list[tuple[tuple[int, int], Sender]]:
-        sender = CustomerServiceSender(
-            wechat, WeChatUserRepo(db), lambda: conversation.content.ui.wechat, conversation.clock
-        )
-        return [(WECHAT_CHATS, sender)]
-
-    return routes
 
 
 def cmd_run() -> int:
@@ -272,19 +180,11 @@ def cmd_run() -> int:
     if store is None:
         return EXIT_CONTENT
 
-    from telegram import Update
-    from telegram.error import InvalidToken
+    from bot.channels.telegram.app import run_polling
+    from bot.channels.wechat.runtime import other_channel
 
-    from bot.channels.telegram import build_application
-
-    conversation = _conversation(settings, store, None)
-    app = build_application(
-        settings, conversation, token=token, other_channels=_wechat_route(conversation)
-    )
     log.info("starting long polling against %s", settings.api_base_url)
-    try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
-    except InvalidToken:
+    if not run_polling(settings, store, token, other_channel):
         print(
             "error: Telegram rejected BOT_TOKEN; check the token from @BotFather.", file=sys.stderr
         )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.content import ContentStore
-from bot.conversation import Conversation
+from bot.app import App, assemble
+from bot.channels import CHANNELS
+from bot.channels.console.session import ConsoleSender
+from bot.config import Settings
+from bot.content import Content, ContentStore, load_content
+from bot.core.conversation import Conversation
 from tests.telegram_harness import tg  # noqa: F401  (the Telegram harness fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +38,24 @@ def content_copy(tmp_path: Path) -> Path:
     return target
 
 
+def shipped_content() -> Content:
+    """The shipped content folder, checked against every channel."""
+    return load_content(CONTENT_DIR, CHANNELS)
+
+
 @pytest.fixture
-def conversation(content_copy: Path) -> Conversation:
+async def app(content_copy: Path) -> AsyncIterator[App]:
+    """The bot assembled as the console runs it, over a copy of the content and a fresh DB."""
+    settings = Settings(content_dir=content_copy, db=content_copy.parent / "bot.db")
+    store = ContentStore.open(content_copy, CHANNELS)
+    assembled = await assemble(settings, store, {"console": ConsoleSender(io.StringIO())})
+    try:
+        yield assembled
+    finally:
+        await assembled.close()
+
+
+@pytest.fixture
+def conversation(app: App) -> Conversation:
     """A conversation over a private copy of the shipped content (safe to reload)."""
-    return Conversation(ContentStore.open(content_copy))
+    return app.conversation

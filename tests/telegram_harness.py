@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.channels.telegram import build_application
-from bot.channels.telegram.app import OtherChannels
+from bot.channels import CHANNELS
+from bot.channels.telegram.app import OtherChannels, build_application
 from bot.channels.telegram.context import BotApplication
 from bot.config import Settings
 from bot.content import ContentStore
-from bot.conversation import Conversation
 from tests.standin import FakeBotAPI, FakeRequest
 
 ADMIN = 900
@@ -66,10 +65,9 @@ async def harness(
         content_dir=content_copy,
         db=content_copy.parent / "bot.db",
     )
-    conversation = Conversation(ContentStore.open(content_copy))
     app = build_application(
         settings,
-        conversation,
+        ContentStore.open(content_copy, CHANNELS),
         token="123456:TEST",
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.accuracy import evaluate, load_questions
+from bot.channels import CHANNELS
 from bot.content import ContentStore
 from tests.conftest import CONTENT_DIR
 
@@ -28,7 +29,7 @@ THRESHOLDS = {
 
 
 def test_sets_are_big_and_labelled() -> None:
-    topics = set(ContentStore.open(CONTENT_DIR).current.topics)
+    topics = set(ContentStore.open(CONTENT_DIR, CHANNELS).current.topics)
     total = 0
     for name in THRESHOLDS:
         for question, expected in load_questions(DATA / name):
@@ -41,7 +42,7 @@ def test_sets_are_big_and_labelled() -> None:
 @pytest.mark.parametrize("name", sorted(THRESHOLDS))
 def test_accuracy_stays_above_threshold(name: str) -> None:
     top1, offered, false_answers = THRESHOLDS[name]
-    scores = evaluate(ContentStore.open(CONTENT_DIR).matcher, load_questions(DATA / name))
+    scores = evaluate(ContentStore.open(CONTENT_DIR, CHANNELS).matcher, load_questions(DATA / name))
     assert scores.in_scope_accuracy >= top1, scores.misses
     assert scores.offered_rate >= offered
     assert scores.false_answer_rate <= false_answers

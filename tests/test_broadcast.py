@@ -13,12 +13,12 @@ SUBSCRIBER, OPTED_OUT, BLOCKED = 5001, 5002, 5003
 
 async def audience(tg: Harness) -> None:
     """Three private users (two subscribed, one of them blocks the bot) and a group."""
-    repo = tg.app.bot_data["conversation"].audience.repo
-    clock = tg.app.bot_data["conversation"].clock
+    repo = tg.app.bot_data["app"].audience.repo
+    clock = tg.app.bot_data["app"].clock
     for user in (SUBSCRIBER, OPTED_OUT, BLOCKED):
-        await repo.seen(user, "private", "考生", clock())
-    await repo.set_subscribed(SUBSCRIBER, True, clock())
-    await repo.set_subscribed(BLOCKED, True, clock())
+        await repo.seen("telegram", user, "private", "考生", clock())
+    await repo.set_subscribed("telegram", SUBSCRIBER, True, clock())
+    await repo.set_subscribed("telegram", BLOCKED, True, clock())
     group = {"id": GROUP, "type": "supergroup", "title": "交流群"}
     await tg.feed(tg.api.push_update(membership(group, "member")))
     tg.api.fail_chat(BLOCKED, 403, "Forbidden: bot was blocked by the user")
@@ -69,8 +69,8 @@ async def test_broadcast_to_all_after_preview_and_confirm(tg: Harness) -> None:
     assert len(tg.api.sent_texts(SUBSCRIBER)) == 1
     assert len(tg.api.sent_texts(GROUP)) == 1
     assert tg.api.sent_texts(OPTED_OUT) == []
-    repo = tg.app.bot_data["conversation"].audience.repo
-    assert not (await repo.get(BLOCKED)).member  # 403: never tried again
+    repo = tg.app.bot_data["app"].audience.repo
+    assert not (await repo.get("telegram", BLOCKED)).member  # 403: never tried again
     await tg.command("/broadcasts", user=ADMIN)
     assert "#1 已完成" in tg.sent()[-1]["text"]
 
@@ -132,11 +132,11 @@ async def test_flood_answer_is_honoured_and_other_errors_counted(tg: Harness) ->
 
 
 async def test_running_broadcast_can_be_stopped(tg: Harness) -> None:
-    repo = tg.app.bot_data["conversation"].audience.repo
-    clock = tg.app.bot_data["conversation"].clock
+    repo = tg.app.bot_data["app"].audience.repo
+    clock = tg.app.bot_data["app"].clock
     for user in range(9000, 9300):
-        await repo.seen(user, "private", "考生", clock())
-        await repo.set_subscribed(user, True, clock())
+        await repo.seen("telegram", user, "private", "考生", clock())
+        await repo.set_subscribed("telegram", user, True, clock())
     await tg.command("/broadcast 很长的广播", user=ADMIN)
     await tg.feed(tap(tg, "订阅的用户"))
     await tg.feed(tap(tg, "✅ 确认发送"))
@@ -157,28 +157,22 @@ async def test_running_broadcast_can_be_stopped(tg: Harness) -> None:
 async def test_broadcast_reaches_wechat_followers_through_their_channel(
     content_copy: Path,
 ) -> None:
+    from bot.core.reply import Reply
     from bot.delivery import Outcome, Result
-    from bot.replies import Reply
-    from bot.storage.wechat import WECHAT_CHATS, WECHAT_ID_BASE
-    from bot.textfmt import visible_text
 
     delivered: list[tuple[int, str]] = []
 
     class FakeWeChat:
         async def send(self, chat_id: int, reply: Reply) -> Result:
-            delivered.append((chat_id, visible_text(reply.messages[0].text)))
+            delivered.append((chat_id, reply.messages[0].text.plain_text))
             return Result(Outcome.SENT)
 
-        async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
-            return Result(Outcome.FAILED, reason="not available on WeChat")
+    async def close() -> None:
+        return None
 
-        async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
-            return Result(Outcome.FAILED, reason="not available on WeChat")
-
-    follower = WECHAT_ID_BASE + 1
-    async with harness(content_copy, lambda db: [(WECHAT_CHATS, FakeWeChat())]) as tg:
-        conversation = tg.app.bot_data["conversation"]
-        await conversation.audience.followed(follower)
+    follower = 1  # the same number as a Telegram user would not matter: the channel differs
+    async with harness(content_copy, lambda db, store: {"wechat": (FakeWeChat(), close)}) as tg:
+        await tg.app.bot_data["app"].audience.followed("wechat", follower)
         await audience(tg)
         await tg.command("/broadcast 复核通知已发布", user=ADMIN)
         await tg.feed(tap(tg, "订阅的用户"))

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.channels.console.session import render, run_console
-from bot.conversation import Conversation
+from bot.channels.console.session import CONSOLE_USER, render, run_console
+from bot.core.conversation import Conversation
 from tests.conftest import ROOT
 
 
@@ -81,7 +81,9 @@ async def test_reload_from_console_reports_bad_content(
     assert "成绩查询四步走" in out  # old content still answers
 
 
-def test_render_numbers_only_last_message_buttons(conversation: Conversation) -> None:
-    text, choices = render(conversation.start())
+async def test_render_numbers_only_last_message_buttons(conversation: Conversation) -> None:
+    start = await conversation.command("start", CONSOLE_USER)
+    assert start is not None
+    text, choices = render(start)
     assert [b.action for b in choices][:2] == ["t:authority", "t:prepare"]
     assert text.count("[") == len(choices)

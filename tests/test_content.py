@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels import CHANNELS
 from bot.content import REQUIRED_TOPICS, ContentError, load_content
-from bot.textfmt import TELEGRAM_TEXT_LIMIT, check_html, utf16_len, visible_text
 from tests.conftest import CONTENT_DIR
 
 
 def problems_for(directory: Path) -> list[str]:
     with pytest.raises(ContentError) as caught:
-        load_content(directory)
+        load_content(directory, CHANNELS)
     return [str(p) for p in caught.value.problems]
 
 
@@ -31,20 +31,20 @@ def line_of(path: Path, needle: str) -> int:
 
 
 def test_shipped_content_is_valid_and_complete() -> None:
-    content = load_content(CONTENT_DIR)
+    content = load_content(CONTENT_DIR, CHANNELS)
     assert set(REQUIRED_TOPICS) <= set(content.topics)
     for topic in content.topics.values():
         for text in topic.messages:
-            assert check_html(text) == []
-            assert utf16_len(visible_text(text)) <= TELEGRAM_TEXT_LIMIT
-            assert "{" not in text, f"unfilled placeholder in {topic.id}"
+            for channel in CHANNELS:
+                assert channel.fits(text), (channel.name, topic.id)
+            assert "{" not in text.plain_text, f"unfilled placeholder in {topic.id}"
 
 
 def test_placeholders_are_filled_from_settings() -> None:
-    content = load_content(CONTENT_DIR)
+    content = load_content(CONTENT_DIR, CHANNELS)
     welcome = content.ui.texts.welcome
     assert "山西省人力资源和社会保障厅" in welcome
-    review = "\n".join(content.topics["review"].messages)
+    review = "\n".join(m.plain_text for m in content.topics["review"].messages)
     assert "5" in review and "15" in review
 
 
@@ -102,7 +102,7 @@ def test_message_too_long_and_bad_html(content_copy: Path) -> None:
     edit(guide, "<b>🏛 成绩由谁发布？</b>", "<b>🏛 成绩由谁发布？" + "长" * 4100 + "</b>")
     edit(guide, "<b>📋 查询前的准备</b>", "<b>📋 查询前的准备 a < b")
     problems = problems_for(content_copy)
-    assert any("topics.authority.messages[0]: message is" in p for p in problems)
+    assert any("topics.authority.messages[0]: too long for telegram" in p for p in problems)
     assert any("topics.prepare.messages[0]: a bare '<'" in p for p in problems)
     assert any("topics.prepare.messages[0]: <b> is never closed" in p for p in problems)
 
@@ -167,3 +167,25 @@ def test_keyword_weight_must_be_positive(content_copy: Path) -> None:
     edit(content_copy / "guide.yaml", "      谁发布: 1\n", "      谁发布: -1\n")
     problems = problems_for(content_copy)
     assert any("topics.authority.keywords.谁发布" in p and "greater than 0" in p for p in problems)
+
+
+def test_each_channel_limit_is_checked_and_named(content_copy: Path) -> None:
+    # 800 Chinese characters: 800 UTF-16 units fit Telegram's 4096, but 2,400 UTF-8 bytes
+    # break WeChat's 2,000-byte reply. Only WeChat is named.
+    guide = content_copy / "guide.yaml"
+    edit(guide, "<b>🏛 成绩由谁发布？</b>", "<b>🏛 成绩由谁发布？</b>" + "长" * 800)
+    problems = problems_for(content_copy)
+    line = line_of(guide, "成绩由谁发布？</b>长")
+    wechat = [p for p in problems if "too long for wechat" in p]
+    assert len(wechat) == 1, problems
+    assert wechat[0].startswith(f"guide.yaml:{line - 1}:") or wechat[0].startswith(
+        f"guide.yaml:{line}:"
+    )
+    assert "bytes" in wechat[0] and "wechat allows 2000" in wechat[0]
+    assert not any("too long for telegram" in p for p in problems)
+
+
+def test_unknown_markup_tag_is_reported(content_copy: Path) -> None:
+    edit(content_copy / "guide.yaml", "<b>📋 查询前的准备</b>", "<font>📋 查询前的准备</font>")
+    problems = problems_for(content_copy)
+    assert any("topics.prepare.messages[0]: tag <font> is not allowed" in p for p in problems)

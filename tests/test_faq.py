@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels import CHANNELS
 from bot.content import ContentStore
 from bot.faq import Matcher, normalize, syllables
 from tests.conftest import CONTENT_DIR
@@ -13,7 +14,7 @@ from tests.conftest import CONTENT_DIR
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return ContentStore.open(CONTENT_DIR).matcher
+    return ContentStore.open(CONTENT_DIR, CHANNELS).matcher
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,7 @@ def test_long_input_is_cut_before_matching(matcher: Matcher) -> None:
 def test_reload_rebuilds_the_matcher(content_copy: Path) -> None:
     import asyncio
 
-    store = ContentStore.open(content_copy)
+    store = ContentStore.open(content_copy, CHANNELS)
     assert store.matcher.match("青蛙王子").topic is None
     guide = content_copy / "guide.yaml"
     text = guide.read_text(encoding="utf-8")

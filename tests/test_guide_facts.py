@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.channels import CHANNELS
 from bot.content import load_content
-from bot.textfmt import visible_text
+from bot.core.text import markup
 from tests.conftest import CONTENT_DIR
 
 FACTS: dict[str, list[str]] = {
@@ -66,13 +67,13 @@ FACTS: dict[str, list[str]] = {
 
 @pytest.mark.parametrize("topic", sorted(FACTS))
 def test_guide_facts_are_in_their_topic(topic: str) -> None:
-    content = load_content(CONTENT_DIR)
-    text = "\n".join(visible_text(m) for m in content.topics[topic].messages)
+    content = load_content(CONTENT_DIR, CHANNELS)
+    text = "\n".join(m.plain_text for m in content.topics[topic].messages)
     missing = [fact for fact in FACTS[topic] if fact not in text]
     assert not missing, f"/{topic} no longer mentions: {missing}"
 
 
 def test_welcome_says_not_official_and_names_the_official_sources() -> None:
-    welcome = visible_text(load_content(CONTENT_DIR).ui.texts.welcome)
+    welcome = markup(load_content(CONTENT_DIR, CHANNELS).ui.texts.welcome).plain_text
     assert "不是官方渠道" in welcome
     assert "山西省人力资源和社会保障厅" in welcome and "山西省人事考试中心" in welcome

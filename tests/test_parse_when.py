@@ -1,19 +1,42 @@
-"""Chinese date/time input for reminders: accepted forms, and polite refusals instead of guesses.
+"""Chinese date/time input: accepted forms, and polite refusals instead of guesses.
 
-All cases use a fixed "now": Tuesday 2026-11-24 10:30 in Asia/Shanghai.
+All cases use a fixed "now": Tuesday 2026-11-24 10:30 in Asia/Shanghai. Refusals are
+rendered with the ``dates`` texts of the shipped content/ui.yaml, as the bot does.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders.parse import DEFAULT_TIME, NotUnderstood, When, parse_when
+from bot.channels import CHANNELS
+from bot.content import load_content
+from bot.content.loader import SECTION_PLACEHOLDERS
+from bot.content.models import DateTexts
+from bot.dates import (
+    CODES,
+    DEFAULT_TIME,
+    PIECES,
+    PLACEHOLDERS,
+    TEMPLATES,
+    NotUnderstood,
+    When,
+    explain,
+    parse_when,
+)
+from bot.dates.refusals import refusal
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=TZ)
+DATE_TEXTS = load_content(ROOT / "content", CHANNELS).ui.dates.model_dump()
+DATES_PACKAGE = ROOT / "bot" / "dates"
 
 
 def at(*parts: int) -> datetime:
@@ -30,9 +53,11 @@ def understood(text: str, **kwargs: bool) -> When:
 def refused(text: str, **kwargs: bool) -> str:
     result = parse_when(text, NOW, **kwargs)
     assert isinstance(result, NotUnderstood), result
-    assert 0 < len(result.reason) <= 120
-    assert result.reason.count("\n") <= 1
-    return result.reason
+    reason = explain(result, DATE_TEXTS)
+    assert 0 < len(reason) <= 120
+    assert reason.count("\n") <= 1
+    assert "{" not in reason and "}" not in reason, reason
+    return reason
 
 
 def test_now_is_a_tuesday() -> None:
@@ -417,3 +442,145 @@ def test_three_years_ahead_is_the_limit() -> None:
     assert understood("2029-11-24").at == at(2029, 11, 24, 9, 0)
     assert understood("2029-11-24 10:30").at == at(2029, 11, 24, 10, 30)
     assert "太远" in refused("2029-11-24 10:31")
+
+
+# --- refusal texts live in content/ui.yaml, section dates -----------------------------------------
+
+
+def _calls_in_package(*names: str) -> list[ast.Call]:
+    """Calls of ``names`` in bot/dates, outside refusals.py (which defines them)."""
+    calls = []
+    for path in sorted(DATES_PACKAGE.glob("*.py")):
+        if path.name == "refusals.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in names
+            ):
+                calls.append(node)
+    return calls
+
+
+def test_every_code_the_parser_raises_is_registered() -> None:
+    calls = _calls_in_package("reject", "refusal")
+    raised = set()
+    for call in calls:
+        first = call.args[0]
+        assert isinstance(first, ast.Constant), ast.unparse(call)  # codes are literals
+        raised.add(first.value)
+        for keyword in call.keywords:
+            assert keyword.arg is not None, ast.unparse(call)
+    assert raised == CODES
+
+
+def test_every_code_and_piece_has_a_template_in_content() -> None:
+    assert set(DateTexts.model_fields) == TEMPLATES == CODES | PIECES
+    assert set(DATE_TEXTS) == TEMPLATES
+    assert all(DATE_TEXTS[name].strip() for name in TEMPLATES)
+
+
+def test_templates_use_only_known_placeholders() -> None:
+    assert SECTION_PLACEHOLDERS["dates"] == PLACEHOLDERS
+    assert not PLACEHOLDERS & CODES
+    for name, template in DATE_TEXTS.items():
+        used = set(re.findall(r"\{([^{}]*)\}", template))
+        assert used <= PLACEHOLDERS, (name, used - PLACEHOLDERS)
+
+
+def test_shipped_content_loads_with_the_dates_section() -> None:
+    content = load_content(ROOT / "content", CHANNELS)
+    assert content.ui.dates.unrecognised.startswith("没看懂这个时间")
+
+
+def test_refusals_carry_codes_not_text() -> None:
+    result = parse_when("2026-02-30", NOW)
+    assert result == NotUnderstood("no_such_day", {"month": "2", "day": "30"})
+    assert not hasattr(result, "reason")
+    with pytest.raises(ValueError, match="unknown refusal code"):
+        refusal("no_such_code")
+    with pytest.raises(ValueError, match="unknown values"):
+        refusal("no_such_hour", hours=25)
+
+
+def test_explain_fills_values_chosen_pieces_and_shared_pieces() -> None:
+    templates = {
+        "ambiguous_hour": "{label}? {examples} / {clock}",
+        "hour_label_half": "{hour}h30",
+        "examples": "e.g. {hour}",
+    }
+    result = parse_when("明天5点半", NOW)
+    assert isinstance(result, NotUnderstood)
+    assert result.parts == {"label": "hour_label_half"}
+    assert explain(result, templates) == "5h30? e.g. 5 / 17:30"
+
+
+def test_explain_does_not_fill_placeholders_inside_values() -> None:
+    answer = NotUnderstood("time_past_today", {"time": "{examples}"})
+    text = explain(answer, {"time_past_today": "[{time}]", "examples": "no"})
+    assert text == "[{examples}]"
+
+
+def test_explain_stops_at_self_reference() -> None:
+    assert explain(NotUnderstood("past"), {"past": "a{past}"}) == "aaaa{past}"
+
+
+def test_dates_package_imports_no_bot_feature() -> None:
+    for path in sorted(DATES_PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top != "bot" or name.startswith("bot.dates."), (path.name, name)
+
+
+EXACT_REFUSALS = [
+    ("", "请写一个时间。可以这样写：2026-12-10、12月10日上午9点、明天下午3点、3天后、下周一。"),
+    (
+        "交材料",
+        "没看懂这个时间。可以这样写：2026-12-10、12月10日上午9点、明天下午3点、3天后、下周一。",
+    ),
+    ("13月1日", "没有13月，月份是1到12。请检查后重新输入，例如 2026-12-10 或 12月10日上午9点。"),
+    ("13/1", "没有13月，月份是1到12。日期请按“月/日”的顺序写，例如 12/10。"),
+    ("11月31日", "11月没有31日。请检查后重新输入，例如 2026-12-10 或 12月10日上午9点。"),
+    ("2027年2月29日", "2027年2月没有29日。请检查后重新输入，例如 2026-12-10 或 12月10日上午9点。"),
+    ("这个月5号", "本月5号已经过去了。如果是下个月，请写“下个月5号”。"),
+    ("本星期一", "本星期一（11月23日）已经过去了。如果是下周，请写“下星期一”。"),
+    ("10号", "10号这个月已经过去了。如果是下个月，请写完整日期，例如 12月10日。"),
+    ("明天下午", "请写具体几点，例如“明天下午3点”。"),
+    ("今晚", "请写具体几点，例如“今晚8点”。"),
+    ("25点", "没有25点，小时是0到23。请重新输入，例如 明天下午3点 或 15:00。"),
+    ("9点61分", "没有61分，分钟是0到59。请重新输入，例如 9点30分 或 9:30。"),
+    ("明天5点半", "是上午还是下午？请写“上午5点半”或“下午5点半”（或 17:30）。"),
+    ("明天2点5分", "是上午还是下午？请写“上午2点5分”或“下午2点5分”（或 14:05）。"),
+    (
+        "明天晚上1点",
+        "“晚上1点”是指半夜吗？半夜请写“凌晨1点”并写上第二天的日期；"
+        "晚上请写 24 小时制，例如 20:00。",
+    ),
+    (
+        "明天晚上12点半",
+        "“晚上12点半”是指半夜吗？半夜请写“凌晨0点”并写上第二天的日期；"
+        "晚上请写 24 小时制，例如 20:00。",
+    ),
+    ("明天上午15点", "上午没有15点。请直接写 24 小时制时间，例如 15:00。"),
+    ("0分钟后", "请写大于0的时长，例如“30分钟后”或“2小时后”。"),
+    ("今天", "今天的默认提醒时间（上午9点）已经过了。请加上具体时间，例如“今天下午3点”。"),
+    ("2026-11-24 10:00", "这个时间已经过去了（2026-11-24 10:00）。请写一个以后的时间。"),
+    ("2026-11-20", "这个时间已经过去了（2026-11-20）。请写一个以后的时间。"),
+    (
+        "2030-01-01",
+        "时间太远了（2030-01-01）。最多只能设置3年以内的提醒，请写一个近一点的时间。",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), EXACT_REFUSALS)
+def test_refusal_texts_exactly(text: str, expected: str) -> None:
+    assert refused(text) == expected

@@ -11,19 +11,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import assemble
+from bot.channels import CHANNELS
+from bot.config import Settings
 from bot.content import ContentStore
-from bot.conversation import Conversation, Who
+from bot.core.conversation import Conversation
+from bot.core.reply import Reply
+from bot.core.router import Who
 from bot.delivery import Outcome, Pacer, Result
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.service import LimitReached, ReminderService
-from bot.replies import Reply
-from bot.storage import Database
-from bot.textfmt import visible_text
+from bot.storage import Database, ReminderRepo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai, a Tuesday
-ALICE = Who(101, 101)
-BOB = Who(202, 202)
+ALICE = Who("telegram", 101, 101)
+BOB = Who("telegram", 202, 202)
 
 
 class Clock:
@@ -48,15 +51,9 @@ class FakeSender:
         queue = self.outcomes.get(chat_id)
         result = queue.pop(0) if queue else Result(Outcome.SENT)
         if result.outcome is Outcome.SENT:
-            self.sent.append((chat_id, visible_text(reply.messages[0].text)))
+            self.sent.append((chat_id, reply.messages[0].text.plain_text))
             self.changed.set()
         return result
-
-    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
-        return await self.send(chat_id, Reply.single(f"copy of {message_id}"))
-
-    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
-        return Result(Outcome.SENT)
 
     async def wait_sent(self, count: int) -> None:
         while len(self.sent) < count:
@@ -75,18 +72,18 @@ class Env:
 @pytest.fixture
 async def env(content_copy: Path) -> AsyncIterator[Env]:
     clock = Clock(START)
-    db = await Database.open(content_copy.parent / "bot.db")
-    conversation = Conversation(ContentStore.open(content_copy), timezone=SHANGHAI, clock=clock)
-    conversation.attach_storage(db, FakeSender())
-    assert conversation.reminders is not None
+    settings = Settings(content_dir=content_copy, db=content_copy.parent / "bot.db")
+    store = ContentStore.open(content_copy, CHANNELS)
+    app = await assemble(settings, store, {"telegram": FakeSender()}, clock=clock)
+    service = ReminderService(ReminderRepo(app.db), store, timezone=SHANGHAI, clock=clock)
     try:
-        yield Env(conversation, conversation.reminders.service, db, clock)
+        yield Env(app.conversation, service, app.db, clock)
     finally:
-        await db.close()
+        await app.close()
 
 
 def text_of(reply: Reply) -> str:
-    return "\n".join(visible_text(m.text) for m in reply.messages)
+    return "\n".join(m.text.plain_text for m in reply.messages)
 
 
 def actions(reply: Reply) -> dict[str, str]:
@@ -95,7 +92,11 @@ def actions(reply: Reply) -> dict[str, str]:
 
 async def run_dispatcher(env: Env, sender: FakeSender, until: int) -> Dispatcher:
     dispatcher = Dispatcher(
-        env.service.repo, sender, env.service.render_alert, clock=env.clock, pacer=Pacer(1000)
+        env.service.repo,
+        {"telegram": sender},
+        env.service.render_alert,
+        clock=env.clock,
+        pacer=Pacer(1000),
     )
     task = asyncio.create_task(dispatcher.run())
     try:
@@ -118,19 +119,19 @@ async def test_guided_remind_flow_stores_alerts(env: Env) -> None:
     assert "要提醒你什么" in text_of(reply)
     reply = await c.action(actions(reply)["🗂 资格审核截止"], who=ALICE)
     assert "截止时间是什么时候" in text_of(reply)
-    reply = await c.question("12月10日 3点", who=ALICE)  # ambiguous hour: asked back
+    reply = await c.text("12月10日 3点", who=ALICE)  # ambiguous hour: asked back
     assert "上午还是下午" in text_of(reply)
-    reply = await c.question("12月10日下午5点", who=ALICE)
+    reply = await c.text("12月10日下午5点", who=ALICE)
     assert "12月10日（周四）17:00" in text_of(reply)
     reply = await c.action(actions(reply)["提前1天和2小时"], who=ALICE)
     assert "已设置提醒：资格审核截止" in text_of(reply)
     assert "12月9日（周三）17:00、12月10日（周四）15:00" in text_of(reply)
-    (stored,) = await env.service.list(ALICE.user_id)
+    (stored,) = await env.service.list("telegram", ALICE.user_id)
     assert stored.kind == "audit"
     assert stored.due_at == datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
     assert [a.astimezone(SHANGHAI).hour for a in stored.alerts] == [17, 15]
     # The flow is over: the next text is a normal question again.
-    reply = await c.question("准考证号忘了", who=ALICE)
+    reply = await c.text("准考证号忘了", who=ALICE)
     assert "忘记准考证号" in text_of(reply)
 
 
@@ -138,8 +139,8 @@ async def test_custom_text_then_date(env: Env) -> None:
     c = env.conversation
     reply = await c.command("remind", who=ALICE)
     reply = await c.action(actions(reply)["✏️ 自己写内容"], who=ALICE)
-    reply = await c.question("交 <b>学历证明</b> 复印件", who=ALICE)
-    reply = await c.question("下周一上午9点", who=ALICE)
+    reply = await c.text("交 <b>学历证明</b> 复印件", who=ALICE)
+    reply = await c.text("下周一上午9点", who=ALICE)
     reply = await c.action(actions(reply)["到时间提醒"], who=ALICE)
     assert "交 <b>学历证明</b> 复印件" in text_of(reply)  # user text shown literally
     assert "11月30日（周一）09:00" in text_of(reply)
@@ -150,7 +151,7 @@ async def test_cancel_leaves_nothing(env: Env) -> None:
     reply = await c.command("remind", who=ALICE)
     reply = await c.action(actions(reply)["✖️ 取消"], who=ALICE)
     assert "没有设置提醒" in text_of(reply)
-    assert await env.service.list(ALICE.user_id) == []
+    assert await env.service.list("telegram", ALICE.user_id) == []
 
 
 async def test_one_line_forms(env: Env) -> None:
@@ -163,7 +164,7 @@ async def test_one_line_forms(env: Env) -> None:
     assert "2月没有30日" in text_of(reply)
     reply = await c.command("remind", who=ALICE, args="2026-11-01 交材料")
     assert "已经过去" in text_of(reply)
-    assert len(await env.service.list(ALICE.user_id)) == 2
+    assert len(await env.service.list("telegram", ALICE.user_id)) == 2
 
 
 async def test_past_leads_are_dropped_and_said_when_chosen(env: Env) -> None:
@@ -174,7 +175,7 @@ async def test_past_leads_are_dropped_and_said_when_chosen(env: Env) -> None:
     assert "提前的时间已经过了" not in text  # one-line form: the user chose no leads
     reply = await c.command("remind", who=ALICE)
     reply = await c.action(actions(reply)["🗂 资格审核截止"], who=ALICE)
-    reply = await c.question("今天下午1点", who=ALICE)
+    reply = await c.text("今天下午1点", who=ALICE)
     reply = await c.action(actions(reply)["提前1天"], who=ALICE)
     assert "提醒时间：11月24日（周二）13:00" in text_of(reply)
     assert "提前的时间已经过了" in text_of(reply)
@@ -213,11 +214,11 @@ async def test_list_delete_snooze_only_own(env: Env) -> None:
     assert "找不到这个提醒" in text_of(reply)
     reply = await c.action(buttons["💤 1 推迟1天"], who=ALICE)
     assert "再提醒你一次" in text_of(reply)
-    (stored,) = await env.service.list(ALICE.user_id)
+    (stored,) = await env.service.list("telegram", ALICE.user_id)
     assert len(stored.alerts) == 4  # 1 day, 2 hours, at due, plus the snooze
     reply = await c.action(buttons["🗑 删除 1"], who=ALICE)
     assert "已删除提醒：交材料" in text_of(reply)
-    assert await env.service.list(ALICE.user_id) == []
+    assert await env.service.list("telegram", ALICE.user_id) == []
     assert "还没有设置提醒" in text_of(await c.command("reminders", who=ALICE))
 
 
@@ -225,13 +226,25 @@ async def test_limit_per_user(env: Env) -> None:
     due = START + timedelta(days=3)
     for n in range(env.service.limit):
         await env.service.create(
-            user_id=1, chat_id=1, kind="custom", text=str(n), due_at=due, leads=(0,)
+            channel="telegram",
+            user_id=1,
+            chat_id=1,
+            kind="custom",
+            text=str(n),
+            due_at=due,
+            leads=(0,),
         )
     result = await env.service.create(
-        user_id=1, chat_id=1, kind="custom", text="x", due_at=due, leads=(0,)
+        channel="telegram", user_id=1, chat_id=1, kind="custom", text="x", due_at=due, leads=(0,)
     )
     assert isinstance(result, LimitReached)
-    reply = await env.conversation.command("remind", who=Who(1, 1), args="12月10日 再来一个")
+    other = await env.service.create(
+        channel="wechat", user_id=1, chat_id=1, kind="custom", text="x", due_at=due, leads=(0,)
+    )
+    assert not isinstance(other, LimitReached)  # WeChat user 1 is someone else
+    reply = await env.conversation.command(
+        "remind", who=Who("telegram", 1, 1), args="12月10日 再来一个"
+    )
     assert "50 个提醒" in text_of(reply)
 
 
@@ -259,7 +272,7 @@ async def test_due_alerts_are_sent_once_with_topic_link(env: Env) -> None:
     assert [chat for chat, _ in sender.sent] == [101, 101]
     assert all("提醒：资格审核截止" in text for _, text in sender.sent)
     assert "已到截止时间" in sender.sent[1][1]
-    assert await env.service.list(ALICE.user_id) == []  # all alerts done: inactive
+    assert await env.service.list("telegram", ALICE.user_id) == []  # all alerts done: inactive
 
 
 async def test_alert_due_while_down_is_marked_late(env: Env) -> None:
@@ -273,9 +286,9 @@ async def test_alert_due_while_down_is_marked_late(env: Env) -> None:
 async def test_crash_between_claim_and_record_resends_once(env: Env) -> None:
     await env.conversation.command("remind", who=ALICE, args="1小时后 交材料")
     env.clock.now = START + timedelta(hours=2)
-    (alert,) = await env.service.repo.due(env.clock.now)
+    (alert,) = await env.service.repo.due(env.clock.now, 200, ["telegram"])
     assert await env.service.repo.claim(alert.id)  # "sending" and then the process died
-    assert await env.service.repo.due(env.clock.now) == []
+    assert await env.service.repo.due(env.clock.now, 200, ["telegram"]) == []
     sender = FakeSender()
     await run_dispatcher(env, sender, until=1)  # a new process: recovers and sends
     assert len(sender.sent) == 1
@@ -290,7 +303,7 @@ async def test_blocked_user_stops_their_reminders(env: Env) -> None:
     sender = FakeSender(outcomes={101: [Result(Outcome.BLOCKED, reason="Forbidden")]})
     await run_dispatcher(env, sender, until=1)
     assert [chat for chat, _ in sender.sent] == [202]
-    assert await env.service.list(ALICE.user_id) == []  # the future one is stopped too
+    assert await env.service.list("telegram", ALICE.user_id) == []  # the future one is stopped too
 
 
 async def test_retry_after_flood_limit_then_sent(env: Env) -> None:
@@ -303,7 +316,7 @@ async def test_retry_after_flood_limit_then_sent(env: Env) -> None:
 
 async def test_asking_about_reminders_offers_the_feature(env: Env) -> None:
     c = env.conversation
-    reply = await c.question("怎么设置提醒", who=ALICE)
+    reply = await c.text("怎么设置提醒", who=ALICE)
     assert "我可以在截止日期前提醒你" in text_of(reply)
     reply = await c.action(actions(reply)["⏰ 设置提醒"], who=ALICE)
     assert "要提醒你什么" in text_of(reply)
@@ -314,11 +327,17 @@ async def test_concurrent_writes_keep_each_reminder_whole(env: Env) -> None:
     await asyncio.gather(
         *(
             env.service.create(
-                user_id=n, chat_id=n, kind="custom", text=f"r{n}", due_at=due, leads=(1440, 120, 0)
+                channel="telegram",
+                user_id=n,
+                chat_id=n,
+                kind="custom",
+                text=f"r{n}",
+                due_at=due,
+                leads=(1440, 120, 0),
             )
             for n in range(1, 31)
         )
     )
     for n in range(1, 31):
-        (reminder,) = await env.service.list(n)
+        (reminder,) = await env.service.list("telegram", n)
         assert len(reminder.alerts) == 3

@@ -13,6 +13,7 @@ import pytest
 
 from bot.commands import PUBLIC_BUILTINS
 from bot.content import REQUIRED_TOPICS
+from bot.core.text import to_html
 from tests.telegram_harness import ADMIN, GROUP, USER, Harness, buttons, membership
 
 
@@ -50,8 +51,8 @@ async def test_every_topic_command_answers_with_related_and_menu(tg: Harness, to
     await tg.command(f"/{topic}")
     sent = tg.sent()
     assert sent, f"/{topic} sent nothing"
-    topic_content = tg.app.bot_data["conversation"].content.topics[topic]
-    assert [p["text"] for p in sent] == list(topic_content.messages)
+    topic_content = tg.app.bot_data["app"].store.current.topics[topic]
+    assert [p["text"] for p in sent] == [to_html(m) for m in topic_content.messages]
     labels = buttons(sent[-1])
     assert labels[-1] == ("🏠 返回主菜单", "m")
     assert [data for _, data in labels[:-1]] == [f"t:{t}" for t in topic_content.related]
@@ -245,12 +246,12 @@ async def test_post_init_sets_chinese_command_menu(tg: Harness) -> None:
 async def test_handler_error_is_logged_and_user_told(
     tg: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    conversation = tg.app.bot_data["conversation"]
+    conversation = tg.app.bot_data["app"].conversation
 
-    def boom() -> None:
+    async def boom(*args: object) -> None:
         raise RuntimeError("kaboom 123456:TEST")
 
-    monkeypatch.setattr(conversation, "menu", boom)
+    monkeypatch.setattr(conversation, "command", boom)
     await tg.command("/menu")
     (sent,) = tg.sent()
     assert "出了点问题" in sent["text"]
@@ -287,13 +288,13 @@ async def test_groups_and_channels_from_my_chat_member(tg: Harness) -> None:
     await tg.feed(tg.api.push_update(membership(group, "member")))
     await tg.feed(tg.api.push_update(membership(channel, "administrator", can_post_messages=True)))
     await tg.feed(tg.api.push_text("hi", USER))  # a private user
-    repo = tg.app.bot_data["conversation"].audience.repo
-    assert (await repo.get(GROUP)).subscribed  # groups get announcements once added
-    assert (await repo.get(-100999)).member
+    repo = tg.app.bot_data["app"].audience.repo
+    assert (await repo.get("telegram", GROUP)).subscribed  # groups get announcements once added
+    assert (await repo.get("telegram", -100999)).member
     stats = await repo.stats()
     assert (stats.users, stats.groups, stats.channels, stats.subscribers) == (1, 1, 1, 0)
     await tg.feed(tg.api.push_update(membership(group, "kicked")))
-    assert not (await repo.get(GROUP)).member
+    assert not (await repo.get("telegram", GROUP)).member
     # The private user blocks the bot.
     blocked = membership({"id": USER, "type": "private", "first_name": "考生"}, "kicked")
     await tg.feed(tg.api.push_update(blocked))
@@ -307,9 +308,9 @@ async def test_group_migration_keeps_subscription(tg: Harness) -> None:
     del update["message"]["text"]
     update["message"]["migrate_to_chat_id"] = -1004242
     await tg.feed(update)
-    repo = tg.app.bot_data["conversation"].audience.repo
-    assert await repo.get(-4242) is None
-    moved = await repo.get(-1004242)
+    repo = tg.app.bot_data["app"].audience.repo
+    assert await repo.get("telegram", -4242) is None
+    moved = await repo.get("telegram", -1004242)
     assert moved is not None and moved.subscribed and moved.type == "supergroup"
 
 
@@ -331,5 +332,5 @@ async def test_only_group_admins_switch_group_announcements(tg: Harness) -> None
         "/unsubscribe", user=ADMIN, chat_id=GROUP, chat_type="supergroup", username_suffix=True
     )
     assert "本群已关闭通知" in tg.sent()[-1]["text"]
-    repo = tg.app.bot_data["conversation"].audience.repo
-    assert not (await repo.get(GROUP)).subscribed
+    repo = tg.app.bot_data["app"].audience.repo
+    assert not (await repo.get("telegram", GROUP)).subscribed

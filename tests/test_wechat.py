@@ -191,8 +191,8 @@ async def test_follow_question_click_and_numbers(callback: Callback) -> None:
 async def test_follow_and_unfollow_update_the_audience(callback: Callback, tmp_path: Path) -> None:
     await callback.say(xml_event("subscribe"))
     with sqlite3.connect(tmp_path / "bot.db") as conn:
-        row = conn.execute("SELECT type, member, subscribed FROM chats").fetchone()
-    assert row == ("wechat", 1, 1)  # following the account is asking for its messages
+        row = conn.execute("SELECT channel, type, member, subscribed FROM chats").fetchone()
+    assert row == ("wechat", "private", 1, 1)  # following the account is asking for its messages
     await callback.post(xml_event("unsubscribe", created=1_760_000_500))
     with sqlite3.connect(tmp_path / "bot.db") as conn:
         assert conn.execute("SELECT member FROM chats").fetchone() == (0,)
@@ -233,13 +233,14 @@ async def test_continue_without_more_says_so(callback: Callback) -> None:
 
 def test_long_replies_are_split_within_wechat_limits() -> None:
     from bot.channels.wechat.render import MAX_REPLY_BYTES, render
-    from bot.content import load_content
-    from bot.replies import Button, Reply
-    from tests.conftest import CONTENT_DIR
+    from bot.core.reply import Button, Reply
+    from bot.core.text import markup
+    from tests.conftest import shipped_content
 
-    texts = load_content(CONTENT_DIR).ui.wechat
+    texts = shipped_content().ui.wechat
     long = "\n".join(f"第{n}段：" + "准考证号和身份证号要核对清楚。" * 8 for n in range(30))
-    reply = Reply.single(f"<b>标题</b>\n{long}", ((Button("🔍 查询四步走", "t:steps"),),))
+    text = markup(f"<b>标题</b>\n{long}")
+    reply = Reply.single(text, ((Button("🔍 查询四步走", "t:steps"),),))
     parts, choices = render(reply, texts)
     assert len(parts) > 2
     assert all(len(part.encode()) <= MAX_REPLY_BYTES for part in parts)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels import CHANNELS
 from bot.content import ContentError, load_content
-from bot.reminders.workdays import WorkCalendar, arrangement
+from bot.dates import WorkCalendar, arrangement
 
 CAL = WorkCalendar()
 
@@ -57,7 +58,7 @@ def test_holidays_yaml_is_validated(content_copy: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(ContentError) as caught:
-        load_content(content_copy)
+        load_content(content_copy, CHANNELS)
     problems = [str(p) for p in caught.value.problems]
     assert any(p.startswith("holidays.yaml:3:") and "2028-01-01" in p for p in problems), problems
     assert any(p.startswith("holidays.yaml:4:") for p in problems), problems
@@ -69,6 +70,6 @@ def test_holidays_yaml_loads(content_copy: Path) -> None:
         '    workdays: ["2027-02-14"]\n',
         encoding="utf-8",
     )
-    content = load_content(content_copy)
+    content = load_content(content_copy, CHANNELS)
     year = content.holidays[2027]
     assert date(2027, 2, 7) in year.holidays and date(2027, 2, 14) in year.workdays

@@ -1,12 +1,7 @@
 """Load and validate content/*.yaml into typed, immutable objects (the only content I/O)."""
 
-from bot.content.loader import (
-    REQUIRED_TOPICS,
-    Content,
-    ContentError,
-    Topic,
-    load_content,
-)
+from bot.content.loader import Content, ContentError, Topic, load_content
+from bot.content.placeholders import REQUIRED_TOPICS
 from bot.content.source import Problem
 from bot.content.store import ContentStore, build_matcher
 

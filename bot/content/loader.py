@@ -1,105 +1,35 @@
 """Load content/*.yaml into one immutable :class:`Content`, or report every problem found.
 
 Problems are collected, not raised one at a time, so ``check-content`` can list them all as
-``file:line: reason``. Nothing outside this package reads content files.
+``file:line: reason``. Every text is checked against the limits of every channel the bot
+serves (passed in by the composition root). Nothing outside this package reads content files.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.commands import BUILTIN_COMMANDS
+from bot.content.checks import check_faq, check_text, check_topics
+from bot.content.holidays import holidays as read_holidays
 from bot.content.models import FaqFile, GuideFile, HolidaysFile, SettingsFile, UiFile
+from bot.content.placeholders import RUNTIME_PLACEHOLDERS, SECTION_PLACEHOLDERS
 from bot.content.source import PathKey, Problem, SourceFile, format_path, read_yaml
-from bot.faq.normalize import normalize
-from bot.reminders.workdays import YearArrangement, arrangement
-from bot.replies import topic_action
-from bot.textfmt import TELEGRAM_TEXT_LIMIT, check_html, utf16_len, visible_text
+from bot.core.channel import Capabilities
+from bot.core.text import Text
+from bot.dates import YearArrangement
 
 GUIDE_FILE = "guide.yaml"
 UI_FILE = "ui.yaml"
 SETTINGS_FILE = "settings.yaml"
 FAQ_FILE = "faq.yaml"
 HOLIDAYS_FILE = "holidays.yaml"
-MIN_KEYWORD_CHARS = 2  # after normalisation; one character overlaps with everything
-
-# Topic ids other tools rely on (DESIGN.md): every one must exist in guide.yaml.
-REQUIRED_TOPICS = (
-    "authority",
-    "prepare",
-    "steps",
-    "links",
-    "problems",
-    "site_slow",
-    "lost_ticket",
-    "no_result",
-    "after",
-    "review",
-    "pass_line",
-    "audit",
-    "certificate",
-    "tracking",
-)
-# Filled when a reminder text is used (ui.yaml, section reminders).
-REMINDER_PLACEHOLDERS = frozenset(
-    {
-        "what",
-        "due",
-        "alerts",
-        "limit",
-        "n",
-        "at",
-        "left",
-        "release",
-        "deadline",
-        "workdays",
-        "years",
-        "reason",
-    }
-)
-# Filled when a subscription or statistics text is used (ui.yaml, section audience).
-AUDIENCE_PLACEHOLDERS = frozenset({"users", "subscribers", "groups", "channels", "questions"})
-BROADCAST_PLACEHOLDERS = frozenset(
-    {
-        "id",
-        "n",
-        "audience",
-        "at",
-        "sent",
-        "failed",
-        "blocked",
-        "left",
-        "rate",
-        "eta",
-        "text",
-        "status",
-        "reason",
-    }
-)
-# Runtime placeholders allowed in the other ui.yaml sections, one set per section.
-SECTION_PLACEHOLDERS = {
-    "reminders": REMINDER_PLACEHOLDERS,
-    "audience": AUDIENCE_PLACEHOLDERS,
-    "broadcast": BROADCAST_PLACEHOLDERS,
-    "wechat": frozenset({"link"}),
-}
-# Placeholders filled when the text is used, not from settings.yaml.
-RUNTIME_PLACEHOLDERS = {
-    "reload_ok": {"topics"},
-    "reload_failed": {"errors"},
-    "console_bad_choice": {"max"},
-}
-TOPIC_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # Telegram's rule for command names
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-CALLBACK_DATA_LIMIT = 64
-MAX_TOPICS = 100 - len(BUILTIN_COMMANDS)  # setMyCommands takes at most 100 commands
 
 
 class ContentError(Exception):
@@ -117,7 +47,7 @@ class Topic:
     id: str
     button: str
     description: str
-    messages: tuple[str, ...]
+    messages: tuple[Text, ...]
     related: tuple[str, ...]
     keywords: Mapping[str, float]
 
@@ -161,9 +91,13 @@ def _fill(
     src: SourceFile,
     path: PathKey,
     problems: list[Problem],
+    channels: Sequence[Capabilities],
     runtime: frozenset[str] | set[str] = frozenset(),
-) -> str:
-    """Replace {name} from settings; report unknown names; leave runtime names in place."""
+) -> tuple[str, Text | None]:
+    """Replace {name} from settings; report unknown names; leave runtime names in place.
+
+    Returns the filled source and its parsed :class:`Text` (None when it is invalid).
+    """
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -179,120 +113,7 @@ def _fill(
         return match.group(0)
 
     filled = PLACEHOLDER_RE.sub(replace, text)
-    for reason in check_html(filled):
-        problems.append(src.problem(path, f"{format_path(path)}: {reason}"))
-    length = utf16_len(visible_text(filled))
-    if length > TELEGRAM_TEXT_LIMIT:
-        problems.append(
-            src.problem(
-                path,
-                f"{format_path(path)}: message is {length} characters, "
-                f"Telegram allows {TELEGRAM_TEXT_LIMIT}",
-            )
-        )
-    return filled
-
-
-def _check_topics(guide: GuideFile, src: SourceFile, problems: list[Problem]) -> None:
-    ids = guide.topics
-    for topic_id in ids:
-        path: PathKey = ("topics", topic_id)
-        if not TOPIC_ID_RE.match(topic_id):
-            problems.append(
-                src.problem(
-                    path,
-                    f"topic id {topic_id!r} must be 1-32 characters "
-                    "of a-z, 0-9 and _, starting with a letter",
-                )
-            )
-        elif topic_id in BUILTIN_COMMANDS:
-            problems.append(src.problem(path, f"topic id {topic_id!r} is a built-in command"))
-        if len(topic_action(topic_id).encode()) > CALLBACK_DATA_LIMIT:
-            problems.append(src.problem(path, "topic id too long for Telegram callback data"))
-    if len(ids) > MAX_TOPICS:
-        problems.append(
-            src.problem(
-                ("topics",),
-                f"{len(ids)} topics; Telegram's command menu "
-                f"holds {MAX_TOPICS} besides the built-in commands",
-            )
-        )
-    for topic_id in REQUIRED_TOPICS:
-        if topic_id not in ids:
-            problems.append(src.problem(("topics",), f"required topic {topic_id!r} is missing"))
-    for topic_id, topic in ids.items():
-        for index, ref in enumerate(topic.related):
-            path = ("topics", topic_id, "related", index)
-            if ref not in ids:
-                problems.append(src.problem(path, f"related topic {ref!r} does not exist"))
-            elif ref == topic_id:
-                problems.append(src.problem(path, f"topic {topic_id!r} lists itself as related"))
-    reachable: set[str] = set()
-    for row_no, row in enumerate(guide.menu):
-        if not row:
-            problems.append(src.problem(("menu", row_no), "menu row is empty"))
-        for col, ref in enumerate(row):
-            if ref not in ids:
-                problems.append(
-                    src.problem(("menu", row_no, col), f"menu topic {ref!r} does not exist")
-                )
-            reachable.add(ref)
-    frontier = list(reachable)
-    while frontier:
-        reached = ids.get(frontier.pop())
-        for ref in reached.related if reached else ():
-            if ref not in reachable:
-                reachable.add(ref)
-                frontier.append(ref)
-    for topic_id in ids:
-        if topic_id not in reachable:
-            reason = f"topic {topic_id!r} cannot be reached by buttons from the menu"
-            problems.append(
-                src.problem(("topics", topic_id), f"{reason} (add it to menu or related)")
-            )
-
-
-def _check_phrases(
-    phrases: list[str], src: SourceFile, path: PathKey, problems: list[Problem]
-) -> None:
-    """Each matching phrase must keep 2+ characters after normalisation and be unique."""
-    seen: dict[str, str] = {}
-    for index, phrase in enumerate(phrases):
-        norm = normalize(phrase)
-        where = (*path, phrase) if path[-1] == "keywords" else (*path, index)
-        if len(norm) < MIN_KEYWORD_CHARS:
-            problems.append(
-                src.problem(
-                    where,
-                    f"{format_path(path)}: {phrase!r} is too short "
-                    "to match on (needs 2+ letters or characters)",
-                )
-            )
-        elif norm in seen:
-            problems.append(
-                src.problem(
-                    where,
-                    f"{format_path(path)}: {phrase!r} is the same "
-                    f"as {seen[norm]!r} after normalisation",
-                )
-            )
-        else:
-            seen[norm] = phrase
-
-
-def _check_faq(
-    guide: GuideFile,
-    guide_src: SourceFile,
-    faq: FaqFile,
-    faq_src: SourceFile,
-    problems: list[Problem],
-) -> None:
-    for topic_id, topic in guide.topics.items():
-        _check_phrases(list(topic.keywords), guide_src, ("topics", topic_id, "keywords"), problems)
-    for key in ("in_scope", "out_of_scope"):
-        _check_phrases(getattr(faq, key), faq_src, (key,), problems)
-    for kind, words in faq.greetings.items():
-        _check_phrases(words, faq_src, ("greetings", kind), problems)
+    return filled, check_text(filled, src, path, problems, channels)
 
 
 def _build(
@@ -303,19 +124,22 @@ def _build(
     settings: SettingsFile,
     faq: FaqFile,
     problems: list[Problem],
+    channels: Sequence[Capabilities],
 ) -> Content:
     values = _placeholder_values(settings)
     topics: dict[str, Topic] = {}
+
+    def guide_text(text: str, path: PathKey) -> tuple[str, Text | None]:
+        return _fill(text, values, guide_src, path, problems, channels)
+
     for topic_id, raw in guide.topics.items():
         base: PathKey = ("topics", topic_id)
+        messages = [guide_text(t, (*base, "messages", i)) for i, t in enumerate(raw.messages)]
         topics[topic_id] = Topic(
             id=topic_id,
-            button=_fill(raw.button, values, guide_src, (*base, "button"), problems),
-            description=_fill(raw.description, values, guide_src, (*base, "description"), problems),
-            messages=tuple(
-                _fill(text, values, guide_src, (*base, "messages", i), problems)
-                for i, text in enumerate(raw.messages)
-            ),
+            button=guide_text(raw.button, (*base, "button"))[0],
+            description=guide_text(raw.description, (*base, "description"))[0],
+            messages=tuple(parsed or Text.plain(source) for source, parsed in messages),
             related=tuple(raw.related),
             keywords=dict(raw.keywords),
         )
@@ -329,10 +153,11 @@ def _build(
                 ui_src,
                 (section, key),
                 problems,
+                channels,
                 RUNTIME_PLACEHOLDERS.get(key, set())
                 if section == "texts"
                 else SECTION_PLACEHOLDERS[section],
-            )
+            )[0]
             for key, text in model.model_dump().items()
         }
         updates[section] = model.model_copy(update=filled)
@@ -347,37 +172,11 @@ def _build(
     )
 
 
-def _dates(text: str, year: int) -> list[date]:
-    """``2027-01-01`` or a range ``2027-02-06..2027-02-12``, all inside ``year``."""
-    first, _, last = text.partition("..")
-    start = date.fromisoformat(first.strip())
-    end = date.fromisoformat(last.strip()) if last else start
-    if start > end or start.year != year or end.year != year or (end - start).days > 31:
-        raise ValueError(f"{text!r} must be a date or a short range within {year}")
-    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+def load_content(directory: Path, channels: Sequence[Capabilities]) -> Content:
+    """Load and validate the content folder; raise :class:`ContentError` listing all problems.
 
-
-def _holidays(
-    raw: HolidaysFile | None, src: SourceFile, problems: list[Problem]
-) -> dict[int, YearArrangement] | None:
-    if raw is None:
-        return None
-    years: dict[int, YearArrangement] = {}
-    for year, listed in raw.years.items():
-        days: dict[str, list[date]] = {"holidays": [], "workdays": []}
-        for key in days:
-            for index, text in enumerate(getattr(listed, key)):
-                try:
-                    days[key] += _dates(text, year)
-                except ValueError as exc:
-                    path = ("years", str(year), key, index)
-                    problems.append(src.problem(path, f"{format_path(path)}: {exc}"))
-        years[year] = arrangement(days["holidays"], days["workdays"])
-    return years
-
-
-def load_content(directory: Path) -> Content:
-    """Load and validate the content folder; raise :class:`ContentError` listing all problems."""
+    ``channels``: the channels the bot serves; every text must fit each one's messages.
+    """
     problems: list[Problem] = []
     sources: dict[str, SourceFile | None] = {}
     for name in (GUIDE_FILE, UI_FILE, SETTINGS_FILE, FAQ_FILE, HOLIDAYS_FILE):
@@ -392,13 +191,13 @@ def load_content(directory: Path) -> Content:
     settings = _validate(SettingsFile, settings_src, problems) if settings_src else None
     faq = _validate(FaqFile, faq_src, problems) if faq_src else None
     holidays_raw = _validate(HolidaysFile, holidays_src, problems) if holidays_src else None
-    holidays = _holidays(holidays_raw, holidays_src, problems) if holidays_src else None
+    holidays = read_holidays(holidays_raw, holidays_src, problems) if holidays_src else None
     if guide and guide_src:
-        _check_topics(guide, guide_src, problems)
+        check_topics(guide, guide_src, problems, channels)
     if guide and guide_src and faq and faq_src:
-        _check_faq(guide, guide_src, faq, faq_src, problems)
+        check_faq(guide, guide_src, faq, faq_src, problems)
     if guide and guide_src and ui and ui_src and settings and faq and holidays is not None:
-        content = _build(guide, guide_src, ui, ui_src, settings, faq, problems)
+        content = _build(guide, guide_src, ui, ui_src, settings, faq, problems, channels)
         content = replace(content, holidays=holidays)
         if not problems:
             return content

@@ -56,6 +56,7 @@ class UiTexts(_Strict):
     no_answer: NonEmpty
     did_you_mean: NonEmpty
     unanswered_header: NonEmpty
+    unanswered_item: NonEmpty
     unanswered_empty: NonEmpty
     not_admin: NonEmpty
     reload_ok: NonEmpty
@@ -161,6 +162,8 @@ class BroadcastTexts(_Strict):
     status_running: Label
     status_done: Label
     status_cancelled: Label
+    eta: NonEmpty
+    failure_item: NonEmpty
     bad_time: NonEmpty
 
 
@@ -178,6 +181,40 @@ class WeChatTexts(_Strict):
     subscribe_done: NonEmpty
     subscribe_cancelled: NonEmpty
     reminders_unavailable: NonEmpty
+
+
+class DateTexts(_Strict):
+    """Why a typed date/time was not accepted (ui.yaml, section dates; see bot.dates.explain).
+
+    The first group are sub-texts the others use; the rest are the refusal codes.
+    """
+
+    examples: NonEmpty
+    check_date: NonEmpty
+    month_day_order: NonEmpty
+    hour_label: NonEmpty
+    hour_label_half: NonEmpty
+    hour_label_minutes: NonEmpty
+    empty: NonEmpty
+    unrecognised: NonEmpty
+    no_such_month: NonEmpty
+    no_such_day: NonEmpty
+    no_such_day_in_year: NonEmpty
+    month_day_past: NonEmpty
+    this_month_day_past: NonEmpty
+    this_week_day_past: NonEmpty
+    day_of_month_past: NonEmpty
+    need_hour: NonEmpty
+    no_such_hour: NonEmpty
+    no_such_minute: NonEmpty
+    ambiguous_hour: NonEmpty
+    midnight: NonEmpty
+    period_hour_mismatch: NonEmpty
+    zero_duration: NonEmpty
+    time_past_today: NonEmpty
+    default_time_past: NonEmpty
+    past: NonEmpty
+    too_far: NonEmpty
 
 
 class UiButtons(_Strict):
@@ -219,6 +256,7 @@ class UiFile(_Strict):
     audience: AudienceTexts
     broadcast: BroadcastTexts
     wechat: WeChatTexts
+    dates: DateTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands

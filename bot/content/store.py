@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.content.loader import Content, load_content
+from bot.core.channel import Capabilities
 from bot.faq.matcher import Matcher
-from bot.textfmt import visible_text
 
 
 def build_matcher(content: Content) -> Matcher:
@@ -25,7 +25,7 @@ def build_matcher(content: Content) -> Matcher:
         in_scope=faq.in_scope,
         greetings={kind: words for kind, words in faq.greetings.items()},
         documents={
-            topic.id: " ".join((topic.description, *map(visible_text, topic.messages)))
+            topic.id: " ".join((topic.description, *(m.plain_text for m in topic.messages)))
             for topic in content.topics.values()
         },
         text_weight=faq.text_weight,
@@ -35,15 +35,16 @@ def build_matcher(content: Content) -> Matcher:
 class ContentStore:
     """Holds the live content; /reload swaps it only when the new files validate."""
 
-    def __init__(self, directory: Path, content: Content) -> None:
+    def __init__(self, directory: Path, content: Content, channels: Sequence[Capabilities]) -> None:
         self.directory = directory
+        self.channels = tuple(channels)
         self.current = content
         self.matcher = build_matcher(content)
 
     @classmethod
-    def open(cls, directory: Path) -> ContentStore:
+    def open(cls, directory: Path, channels: Sequence[Capabilities]) -> ContentStore:
         """Load ``directory`` or raise :class:`~bot.content.ContentError`."""
-        return cls(directory, load_content(directory))
+        return cls(directory, load_content(directory, channels), channels)
 
     async def reload(self) -> Content:
         """Re-read the files off the event loop; keep the old content if they are invalid."""
@@ -53,5 +54,5 @@ class ContentStore:
         return content
 
     def _load(self) -> tuple[Content, Matcher]:
-        content = load_content(self.directory)
+        content = load_content(self.directory, self.channels)
         return content, build_matcher(content)

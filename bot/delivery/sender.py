@@ -1,12 +1,13 @@
-"""What a channel reports back after trying to deliver one message."""
+"""What a channel reports back after trying to deliver one message, and the send contract."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from bot.replies import Reply
+from bot.core.reply import Reply
 
 
 class Outcome(Enum):
@@ -31,44 +32,19 @@ class Sender(Protocol):
     """A channel's way to deliver messages on its own initiative; never raises for delivery."""
 
     async def send(self, chat_id: int, reply: Reply) -> Result:
-        """Deliver ``reply`` to ``chat_id``."""
+        """Deliver ``reply`` to ``chat_id`` (a chat of this sender's channel)."""
         ...
 
-    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
-        """Deliver a copy of an existing message, formatting and media included."""
-        ...
+
+@runtime_checkable
+class Editor(Protocol):
+    """A sender that can also replace a message it sent earlier (progress reports)."""
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
-        """Replace a message the bot sent earlier (progress reports)."""
+        """Replace the message ``message_id`` in ``chat_id`` with ``reply``'s first message."""
         ...
 
 
-class RoutingSender:
-    """Sends through the channel that owns a chat id (Telegram below, WeChat above 10^15)."""
+Senders = Mapping[str, Sender]  # channel name -> its sender, for the channels this process serves
 
-    def __init__(self, routes: list[tuple[tuple[int, int], Sender]]) -> None:
-        self.routes = routes
-
-    def _sender(self, chat_id: int) -> Sender | None:
-        return next((s for (low, high), s in self.routes if low <= chat_id < high), None)
-
-    async def send(self, chat_id: int, reply: Reply) -> Result:
-        """Send via the owning channel."""
-        sender = self._sender(chat_id)
-        if sender is None:
-            return Result(Outcome.FAILED, reason="no channel for this chat")
-        return await sender.send(chat_id, reply)
-
-    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
-        """Copy via the owning channel."""
-        sender = self._sender(chat_id)
-        if sender is None:
-            return Result(Outcome.FAILED, reason="no channel for this chat")
-        return await sender.copy(chat_id, from_chat_id, message_id)
-
-    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
-        """Edit via the owning channel."""
-        sender = self._sender(chat_id)
-        if sender is None:
-            return Result(Outcome.FAILED, reason="no channel for this chat")
-        return await sender.edit(chat_id, message_id, reply)
+NO_SENDER = Result(Outcome.FAILED, reason="this process has no sender for the chat's channel")

@@ -19,9 +19,10 @@ ERROR_PAUSE = 5.0
 class Worker:
     """Subclasses implement :meth:`step` and, when they have a schedule, :meth:`upcoming`."""
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], wake: asyncio.Event | None = None) -> None:
         self.clock = clock
-        self._wake = asyncio.Event()
+        # Set by whoever changes the work (a new reminder, a confirmed broadcast).
+        self._wake = wake or asyncio.Event()
 
     def wake(self) -> None:
         """Something changed: look at the work again now."""

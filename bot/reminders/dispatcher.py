@@ -14,11 +14,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.delivery import Outcome, Pacer, Sender
+from bot.core.reply import Reply
+from bot.delivery import NO_SENDER, Outcome, Pacer, Senders
 from bot.delivery.worker import Worker
-from bot.replies import Reply
 from bot.storage import DueAlert, ReminderRepo
-from bot.storage.reminders import ALL_CHATS, ChatRange
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +31,17 @@ class Dispatcher(Worker):
     def __init__(
         self,
         repo: ReminderRepo,
-        sender: Sender,
+        senders: Senders,
         render: Callable[[DueAlert, bool], Reply],
         *,
         clock: Callable[[], datetime],
         pacer: Pacer | None = None,
-        chats: ChatRange = ALL_CHATS,
+        wake: asyncio.Event | None = None,
     ) -> None:
-        super().__init__(clock)
-        self.chats = chats  # the chat ids this channel delivers to (Telegram or WeChat)
+        super().__init__(clock, wake)
+        self.channels = tuple(senders)  # this process delivers alerts into these channels
         self.repo = repo
-        self.sender = sender
+        self.senders = senders
         self.render = render
         self.pacer = pacer or Pacer()
         self.started_at = clock()
@@ -51,7 +50,7 @@ class Dispatcher(Worker):
 
     async def run(self) -> None:
         """Release alerts a crash left in flight, then deliver until cancelled."""
-        released = await self.repo.recover(self.chats)
+        released = await self.repo.recover(self.channels)
         if released:
             log.warning(
                 "%d alert(s) were being sent at the last stop; sending them again", released
@@ -60,13 +59,13 @@ class Dispatcher(Worker):
 
     async def step(self) -> bool:
         """Send what is due now (a batch at a time)."""
-        batch = await self.repo.due(self.clock(), BATCH, self.chats)
+        batch = await self.repo.due(self.clock(), BATCH, self.channels)
         await asyncio.gather(*(self._deliver(alert) for alert in batch))
         return bool(batch)
 
     async def upcoming(self) -> datetime | None:
         """The earliest pending alert."""
-        return await self.repo.next_fire_at(self.chats)
+        return await self.repo.next_fire_at(self.channels)
 
     async def _deliver(self, alert: DueAlert) -> None:
         async with self._sends:
@@ -74,13 +73,15 @@ class Dispatcher(Worker):
                 return
             late = alert.fire_at < self.started_at
             await self.pacer.wait(urgent=True, chat_id=alert.chat_id)
-            result = await self.sender.send(alert.chat_id, self.render(alert, late))
+            sender = self.senders.get(alert.channel)
+            reply = self.render(alert, late)
+            result = NO_SENDER if sender is None else await sender.send(alert.chat_id, reply)
             if result.outcome is Outcome.SENT:
                 await self.repo.finish(alert.id, "sent", self.clock())
                 self.sent += 1
             elif result.outcome is Outcome.BLOCKED:
                 await self.repo.finish(alert.id, "blocked", self.clock())
-                stopped = await self.repo.block_chat(alert.chat_id)
+                stopped = await self.repo.block_chat(alert.channel, alert.chat_id)
                 log.info("chat %s blocked the bot; %d alert(s) stopped", alert.chat_id, stopped)
             elif result.outcome is Outcome.RETRY:
                 self.pacer.pause(result.retry_after)

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event
 
 from bot.content import Content, ContentStore
-from bot.reminders.workdays import Deadline, WorkCalendar
-from bot.replies import MENU_ACTION, Button, Document, Reply, topic_action
+from bot.core.reply import MENU_ACTION, Button, Document, Reply, topic_action
+from bot.core.text import Text, fill
+from bot.dates import Deadline, WorkCalendar
 from bot.storage import DueAlert, Reminder, ReminderRepo
-from bot.textfmt import escape
 
 KINDS = ("review", "audit", "certificate", "custom")
 KIND_TOPIC = {"review": "review", "audit": "audit", "certificate": "certificate"}
@@ -86,6 +86,7 @@ class ReminderService:
     async def create(
         self,
         *,
+        channel: str,
         user_id: int,
         chat_id: int,
         kind: str,
@@ -94,7 +95,7 @@ class ReminderService:
         leads: Sequence[int],
     ) -> Created | LimitReached:
         """Store a reminder; alerts already in the past are dropped (at due time remains)."""
-        if await self.repo.count_active(user_id) >= self.limit:
+        if await self.repo.count_active(channel, user_id) >= self.limit:
             return LimitReached(self.limit)
         now = self.clock()
         alerts = sorted({(due_at - timedelta(minutes=m), m) for m in leads if m >= 0})
@@ -103,6 +104,7 @@ class ReminderService:
         if not future:
             future = [(due_at, 0)]
         reminder_id = await self.repo.add(
+            channel=channel,
             user_id=user_id,
             chat_id=chat_id,
             kind=kind,
@@ -114,41 +116,44 @@ class ReminderService:
         self.on_change()
         return Created(reminder_id, tuple(at for at, _ in future), dropped)
 
-    async def list(self, user_id: int) -> list[Reminder]:
+    async def list(self, channel: str, user_id: int) -> list[Reminder]:
         """The user's active reminders, soonest first."""
-        return await self.repo.list_active(user_id)
+        return await self.repo.list_active(channel, user_id)
 
-    async def cancel(self, user_id: int, reminder_id: int) -> Reminder | None:
+    async def cancel(self, channel: str, user_id: int, reminder_id: int) -> Reminder | None:
         """Cancel one of the user's reminders; None when it is not theirs or not active."""
-        found = await self._own(user_id, reminder_id)
-        if found is not None and await self.repo.cancel(user_id, reminder_id):
+        found = await self._own(channel, user_id, reminder_id)
+        if found is not None and await self.repo.cancel(channel, user_id, reminder_id):
             self.on_change()
             return found
         return None
 
-    async def snooze(self, user_id: int, reminder_id: int) -> tuple[Reminder, datetime] | None:
+    async def snooze(
+        self, channel: str, user_id: int, reminder_id: int
+    ) -> tuple[Reminder, datetime] | None:
         """One more alert a day later than the next one (or than now)."""
-        found = await self._own(user_id, reminder_id)
+        found = await self._own(channel, user_id, reminder_id)
         if found is None:
             return None
         base = max(self.clock(), min(found.alerts, default=self.clock()))
         at = base + SNOOZE
-        if not await self.repo.snooze(user_id, reminder_id, at):
+        if not await self.repo.snooze(channel, user_id, reminder_id, at):
             return None
         self.on_change()
         return found, at
 
-    async def _own(self, user_id: int, reminder_id: int) -> Reminder | None:
-        return next((r for r in await self.repo.list_active(user_id) if r.id == reminder_id), None)
+    async def _own(self, channel: str, user_id: int, reminder_id: int) -> Reminder | None:
+        mine = await self.repo.list_active(channel, user_id)
+        return next((r for r in mine if r.id == reminder_id), None)
 
     # -- presentation --------------------------------------------------------------------
 
     def label(self, kind: str, text: str) -> str:
-        """What a reminder is about, as shown to the user (escaped)."""
+        """What a reminder is about, as shown to the user (plain characters)."""
         texts = self.content.ui.reminders
         if kind == "custom":
-            return escape(text)
-        return getattr(texts, f"kind_{kind}").split(" ", 1)[-1]
+            return text
+        return str(getattr(texts, f"kind_{kind}")).split(" ", 1)[-1]
 
     def fmt(self, moment: datetime) -> str:
         """``12月10日（周四）09:00``, with the year when it is not this year's."""
@@ -162,28 +167,29 @@ class ReminderService:
         weekday = self.content.ui.reminders.weekdays[day.weekday()]
         return f"{day.year}年{day.month}月{day.day}日（周{weekday}）"
 
-    def left(self, due_at: datetime) -> str:
+    def left(self, due_at: datetime) -> Text:
         """Time left until ``due_at`` in words."""
         texts = self.content.ui.reminders
         seconds = (due_at - self.clock()).total_seconds()
         if seconds <= 0:
-            return texts.due_passed
+            return fill(texts.due_passed).strip()
         if seconds >= 86400:
-            return texts.left_days.replace("{n}", str(round(seconds / 86400)))
+            return fill(texts.left_days, n=str(round(seconds / 86400))).strip()
         if seconds >= 3600:
-            return texts.left_hours.replace("{n}", str(round(seconds / 3600)))
-        return texts.left_minutes.replace("{n}", str(max(1, round(seconds / 60))))
+            return fill(texts.left_hours, n=str(round(seconds / 3600))).strip()
+        return fill(texts.left_minutes, n=str(max(1, round(seconds / 60)))).strip()
 
     def render_alert(self, alert: DueAlert, late: bool) -> Reply:
         """The reminder message: what is due, when, a late note, a link to the topic."""
         texts = self.content.ui.reminders
-        text = (
-            texts.alert.replace("{what}", self.label(alert.kind, alert.text))
-            .replace("{due}", self.fmt(alert.due_at))
-            .replace("{left}", self.left(alert.due_at))
+        text = fill(
+            texts.alert,
+            what=self.label(alert.kind, alert.text),
+            due=self.fmt(alert.due_at),
+            left=self.left(alert.due_at),
         )
         if late:
-            text = text.rstrip() + "\n" + texts.alert_late
+            text = Text.join("\n", [text.strip(), fill(texts.alert_late)])
         rows: list[tuple[Button, ...]] = []
         topic = self.content.topics.get(KIND_TOPIC.get(alert.kind, ""))
         if topic is not None:

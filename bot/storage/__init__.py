@@ -1,16 +1,19 @@
 """SQLite storage (aiosqlite, WAL): schema migrations and one repository per table group.
 
-All SQL of the bot lives in this package, always with bound parameters.
+All SQL of the bot lives in this package, always with bound parameters. Chats and users are
+keyed by (channel, id); a channel is a plain name: "telegram", "wechat", "console".
 """
 
 from bot.storage.broadcasts import AUDIENCES, Broadcast, BroadcastRepo, Counts
-from bot.storage.chats import AudienceStats, ChatRepo, ChatRow
+from bot.storage.chats import CHAT_TYPES, AudienceStats, ChatRepo, ChatRow
 from bot.storage.db import Database
 from bot.storage.reminders import DueAlert, Reminder, ReminderRepo
 from bot.storage.unanswered import UnansweredQuestion, UnansweredRepo
+from bot.storage.wechat import WeChatUserRepo
 
 __all__ = [
     "AUDIENCES",
+    "CHAT_TYPES",
     "AudienceStats",
     "Broadcast",
     "BroadcastRepo",
@@ -23,4 +26,5 @@ __all__ = [
     "ReminderRepo",
     "UnansweredQuestion",
     "UnansweredRepo",
+    "WeChatUserRepo",
 ]

@@ -3,19 +3,23 @@
 A delivery goes pending -> sending (committed before the send) -> sent / failed / blocked.
 Only one delivery of a broadcast is 'sending' at a time, so after a kill -9 at most one
 recipient can receive the same broadcast twice; nobody is skipped.
+
+Recipients are (channel, chat_id) pairs. A broadcast reaches only the channels the process
+that starts it can send to; the audience names chat types, the same on every channel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.db import Database
+from bot.storage.db import Database, in_list
 
-AUDIENCES = {  # chat types per audience; "wechat" are followers of the WeChat account
-    "all": ("private", "wechat", "group", "supergroup", "channel"),
-    "users": ("private", "wechat"),
+AUDIENCES = {  # chat types per audience (WeChat followers are 'private' chats on 'wechat')
+    "all": ("private", "group", "supergroup", "channel"),
+    "users": ("private",),
     "groups": ("group", "supergroup"),
     "channels": ("channel",),
 }
@@ -36,6 +40,7 @@ class Broadcast:
     status: str  # draft | queued | scheduled | running | done | cancelled
     run_at: datetime | None
     created_at: datetime
+    progress_channel: str | None  # where the admin's progress message is edited
     progress_chat: int | None
     progress_msg: int | None
 
@@ -65,7 +70,7 @@ def _dt(text: str | None) -> datetime | None:
 
 _COLUMNS = (
     "id, admin_id, audience, kind, text, from_chat_id, from_message, status, run_at,"
-    " created_at, progress_chat, progress_msg"
+    " created_at, progress_channel, progress_chat, progress_msg"
 )
 
 
@@ -83,8 +88,9 @@ def _row(row: tuple[Any, ...]) -> Broadcast:
         status=row[7],
         run_at=_dt(row[8]),
         created_at=created,
-        progress_chat=row[10],
-        progress_msg=row[11],
+        progress_channel=row[10],
+        progress_chat=row[11],
+        progress_msg=row[12],
     )
 
 
@@ -132,28 +138,36 @@ class BroadcastRepo:
             row = await cursor.fetchone()
         return _row(tuple(row)) if row else None
 
-    async def audience_size(self, audience: str) -> int:
-        """How many chats an audience reaches right now."""
-        types = AUDIENCES[audience]
-        marks = ",".join("?" * len(types))
+    async def audience_size(self, audience: str, channels: Sequence[str]) -> int:
+        """How many chats on ``channels`` an audience reaches right now."""
+        type_marks, types = in_list(AUDIENCES[audience])
+        channel_marks, names = in_list(channels)
         async with self.db.connection.execute(
-            f"SELECT COUNT(*) FROM chats WHERE member = 1 AND subscribed = 1 AND type IN ({marks})",
-            types,
+            "SELECT COUNT(*) FROM chats WHERE member = 1 AND subscribed = 1"
+            f" AND channel IN ({channel_marks}) AND type IN ({type_marks})",
+            (*names, *types),
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
     async def confirm(
-        self, broadcast_id: int, audience: str, progress: tuple[int, int] | None, now: datetime
+        self,
+        broadcast_id: int,
+        audience: str,
+        progress: tuple[str, int, int] | None,
+        now: datetime,
     ) -> bool:
-        """draft -> queued (or scheduled when run_at is in the future)."""
+        """draft -> queued (or scheduled when run_at is in the future).
+
+        ``progress`` is the admin's message to edit: ``(channel, chat_id, message_id)``.
+        """
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE broadcasts SET audience = ?,"
                 " status = CASE WHEN run_at IS NOT NULL AND run_at > ? THEN 'scheduled'"
-                " ELSE 'queued' END, progress_chat = ?, progress_msg = ?"
+                " ELSE 'queued' END, progress_channel = ?, progress_chat = ?, progress_msg = ?"
                 " WHERE id = ? AND status = 'draft'",
-                (audience, _ts(now), *(progress or (None, None)), broadcast_id),
+                (audience, _ts(now), *(progress or (None, None, None)), broadcast_id),
             )
         return bool(cursor.rowcount)
 
@@ -175,17 +189,20 @@ class BroadcastRepo:
             row = await cursor.fetchone()
         return _dt(row[0]) if row else None
 
-    async def start(self, broadcast: Broadcast, now: datetime) -> None:
-        """Write every recipient's delivery row (the audience as it is now), then run."""
-        types = AUDIENCES[broadcast.audience]
-        marks = ",".join("?" * len(types))
+    async def start(self, broadcast: Broadcast, now: datetime, channels: Sequence[str]) -> None:
+        """Write a delivery row per recipient on ``channels`` (the audience now), then run.
+
+        A broadcast already running (a restart) keeps the rows it has.
+        """
+        type_marks, types = in_list(AUDIENCES[broadcast.audience])
+        channel_marks, names = in_list(channels)
         async with self.db.transaction() as conn:
             if broadcast.status != "running":
                 await conn.execute(
-                    "INSERT OR IGNORE INTO deliveries (broadcast_id, chat_id)"
-                    f" SELECT ?, chat_id FROM chats WHERE member = 1 AND subscribed = 1"
-                    f" AND type IN ({marks})",
-                    (broadcast.id, *types),
+                    "INSERT OR IGNORE INTO deliveries (broadcast_id, channel, chat_id)"
+                    " SELECT ?, channel, chat_id FROM chats WHERE member = 1 AND subscribed = 1"
+                    f" AND channel IN ({channel_marks}) AND type IN ({type_marks})",
+                    (broadcast.id, *names, *types),
                 )
             await conn.execute(
                 "UPDATE broadcasts SET status = 'running', started_at = COALESCE(started_at, ?)"
@@ -199,32 +216,35 @@ class BroadcastRepo:
                 (broadcast.id,),
             )
 
-    async def pending(self, broadcast_id: int, limit: int = 500) -> list[tuple[int, int]]:
-        """``(chat_id, attempts)`` still to send, fewest attempts first."""
+    async def pending(self, broadcast_id: int, limit: int = 500) -> list[tuple[str, int, int]]:
+        """``(channel, chat_id, attempts)`` still to send, fewest attempts first."""
         async with self.db.connection.execute(
-            "SELECT chat_id, attempts FROM deliveries WHERE broadcast_id = ? AND status = 'pending'"
-            " ORDER BY attempts, chat_id LIMIT ?",
+            "SELECT channel, chat_id, attempts FROM deliveries"
+            " WHERE broadcast_id = ? AND status = 'pending'"
+            " ORDER BY attempts, channel, chat_id LIMIT ?",
             (broadcast_id, limit),
         ) as cursor:
-            return [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
+            return [(str(r[0]), int(r[1]), int(r[2])) for r in await cursor.fetchall()]
 
-    async def claim(self, broadcast_id: int, chat_id: int) -> bool:
+    async def claim(self, broadcast_id: int, channel: str, chat_id: int) -> bool:
         """pending -> sending, committed before the message goes out."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE deliveries SET status = 'sending', attempts = attempts + 1"
-                " WHERE broadcast_id = ? AND chat_id = ? AND status = 'pending'",
-                (broadcast_id, chat_id),
+                " WHERE broadcast_id = ? AND channel = ? AND chat_id = ? AND status = 'pending'",
+                (broadcast_id, channel, chat_id),
             )
         return bool(cursor.rowcount)
 
-    async def record(self, broadcast_id: int, chat_id: int, status: str, error: str = "") -> None:
+    async def record(
+        self, broadcast_id: int, channel: str, chat_id: int, status: str, error: str = ""
+    ) -> None:
         """The outcome of one delivery (sent, failed, blocked, or pending to retry)."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE deliveries SET status = ?, error = ?"
-                " WHERE broadcast_id = ? AND chat_id = ?",
-                (status, error[:200], broadcast_id, chat_id),
+                " WHERE broadcast_id = ? AND channel = ? AND chat_id = ?",
+                (status, error[:200], broadcast_id, channel, chat_id),
             )
 
     async def counts(self, broadcast_id: int) -> Counts:

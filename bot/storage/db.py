@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+
+# Until schema version 7 a WeChat user was keyed as this base + wechat_users.id, in the same
+# integer space as Telegram ids (which reach 2**52, so the two could collide). Only the
+# migrations that move those rows to channel 'wechat' use it; nothing else may.
+LEGACY_WECHAT_ID_BASE = 10**15
+_B = LEGACY_WECHAT_ID_BASE
 
 # Append only: each entry moves the schema from version i to i + 1 (PRAGMA user_version).
 MIGRATIONS: tuple[str, ...] = (
@@ -98,8 +104,9 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX deliveries_by_status ON deliveries (broadcast_id, status, attempts);
     """,
-    # WeChat users are strings (openid); the core keys users by integer. Each openid gets a
-    # number far above Telegram's ids, so the two never collide.
+    # WeChat users are strings (openid); the core keys users by integer. (Until version 7 each
+    # openid's number was offset by LEGACY_WECHAT_ID_BASE; now it is this id, on channel
+    # 'wechat'.)
     """
     CREATE TABLE wechat_users (
         id     INTEGER PRIMARY KEY,
@@ -114,7 +121,80 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE wechat_users ADD COLUMN grants INTEGER NOT NULL DEFAULT 0;
     """,
+    # From here on every chat and user is keyed by (channel, id): 'telegram', 'wechat',
+    # 'console'. A legacy WeChat row is one whose id is the base + an existing wechat_users.id;
+    # a Telegram id above the base without such a user stays Telegram.
+    # Reminders keep their primary key (alerts reference it, and with foreign keys on a DROP
+    # would cascade), so the channel is added in place.
+    f"""
+    ALTER TABLE reminders ADD COLUMN channel TEXT NOT NULL DEFAULT 'telegram';
+    UPDATE reminders SET channel = 'wechat', chat_id = chat_id - {_B}, user_id = user_id - {_B}
+    WHERE chat_id >= {_B} AND chat_id - {_B} IN (SELECT id FROM wechat_users);
+    DROP INDEX reminders_by_user;
+    CREATE INDEX reminders_by_user ON reminders (channel, user_id, active, due_at);
+    """,
+    # Chats: the primary key becomes (channel, chat_id); WeChat followers become private chats.
+    f"""
+    CREATE TABLE chats_new (
+        channel    TEXT NOT NULL,
+        chat_id    INTEGER NOT NULL,
+        type       TEXT NOT NULL,
+        title      TEXT NOT NULL DEFAULT '',
+        member     INTEGER NOT NULL DEFAULT 1,
+        subscribed INTEGER NOT NULL DEFAULT 0,
+        asked      INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (channel, chat_id)
+    );
+    INSERT INTO chats_new (channel, chat_id, type, title, member, subscribed, asked, updated_at)
+    SELECT CASE WHEN type = 'wechat' THEN 'wechat' ELSE 'telegram' END,
+           CASE WHEN type = 'wechat' THEN chat_id - {_B} ELSE chat_id END,
+           CASE WHEN type = 'wechat' THEN 'private' ELSE type END,
+           title, member, subscribed, asked, updated_at
+    FROM chats;
+    DROP TABLE chats;
+    ALTER TABLE chats_new RENAME TO chats;
+    CREATE INDEX chats_audience ON chats (subscribed, member, channel, type);
+    """,
+    # Deliveries: the primary key becomes (broadcast_id, channel, chat_id).
+    f"""
+    CREATE TABLE deliveries_new (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id),
+        channel      TEXT NOT NULL,
+        chat_id      INTEGER NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'pending',
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        error        TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (broadcast_id, channel, chat_id)
+    ) WITHOUT ROWID;
+    INSERT INTO deliveries_new (broadcast_id, channel, chat_id, status, attempts, error)
+    SELECT broadcast_id, CASE WHEN wechat THEN 'wechat' ELSE 'telegram' END,
+           CASE WHEN wechat THEN chat_id - {_B} ELSE chat_id END, status, attempts, error
+    FROM (SELECT *, chat_id >= {_B} AND chat_id - {_B} IN (SELECT id FROM wechat_users) AS wechat
+          FROM deliveries);
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_new RENAME TO deliveries;
+    CREATE INDEX deliveries_by_status
+        ON deliveries (broadcast_id, status, attempts, channel, chat_id);
+    """,
+    # The admin's progress message lives on a channel too (so far always Telegram).
+    """
+    ALTER TABLE broadcasts ADD COLUMN progress_channel TEXT;
+    UPDATE broadcasts SET progress_channel = 'telegram' WHERE progress_chat IS NOT NULL;
+    """,
 )
+
+
+def in_list(values: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """Placeholders ``?,?,...`` and the bound values for ``column IN (...)``.
+
+    A bare string is refused: ``"wechat"`` would otherwise become six one-letter names.
+    An empty list gives ``IN ()``, which SQLite reads as false.
+    """
+    if isinstance(values, str):
+        raise TypeError(f"expected a sequence of names, got the string {values!r}")
+    bound = tuple(values)
+    return ",".join("?" * len(bound)), bound
 
 
 class Database:

@@ -3,6 +3,9 @@
 'sending' is written and committed before the message goes out and 'sent' right after, so a
 crash in between leaves at most that one alert to be sent again after restart (at most one
 duplicate); nothing is ever dropped.
+
+Users and chats are keyed by (channel, id): the same number on 'telegram' and 'wechat' is two
+different people. Each process delivers only the alerts of the channels it can reach.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.storage.db import Database
+from bot.storage.db import Database, in_list
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class Reminder:
     """A deadline one user asked to be reminded of."""
 
     id: int
+    channel: str
     user_id: int
     chat_id: int
     kind: str
@@ -32,6 +36,7 @@ class DueAlert:
     """An alert whose time has come, with what the message needs."""
 
     id: int
+    channel: str
     reminder_id: int
     chat_id: int
     kind: str
@@ -39,10 +44,6 @@ class DueAlert:
     due_at: datetime
     fire_at: datetime
     lead_min: int
-
-
-ChatRange = tuple[int, int]  # [low, high) of chat ids one channel delivers to
-ALL_CHATS: ChatRange = (-(2**63), 2**63 - 1)
 
 
 def _ts(moment: datetime) -> str:
@@ -65,6 +66,7 @@ class ReminderRepo:
     async def add(
         self,
         *,
+        channel: str,
         user_id: int,
         chat_id: int,
         kind: str,
@@ -76,9 +78,9 @@ class ReminderRepo:
         """Store a reminder with its alerts ``(fire_at, lead minutes)`` in one transaction."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "INSERT INTO reminders (user_id, chat_id, kind, text, due_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (user_id, chat_id, kind, text, _ts(due_at), _ts(now)),
+                "INSERT INTO reminders (channel, user_id, chat_id, kind, text, due_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (channel, user_id, chat_id, kind, text, _ts(due_at), _ts(now)),
             )
             reminder_id = cursor.lastrowid
             assert reminder_id is not None
@@ -88,26 +90,27 @@ class ReminderRepo:
             )
         return reminder_id
 
-    async def count_active(self, user_id: int) -> int:
+    async def count_active(self, channel: str, user_id: int) -> int:
         """Active reminders of one user (for the per-user limit)."""
         async with self.db.connection.execute(
-            "SELECT COUNT(*) FROM reminders WHERE user_id = ? AND active = 1", (user_id,)
+            "SELECT COUNT(*) FROM reminders WHERE channel = ? AND user_id = ? AND active = 1",
+            (channel, user_id),
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def list_active(self, user_id: int, limit: int = 100) -> list[Reminder]:
+    async def list_active(self, channel: str, user_id: int, limit: int = 100) -> list[Reminder]:
         """A user's active reminders, soonest deadline first, with pending alert times."""
         async with self.db.connection.execute(
             """
-            SELECT r.id, r.user_id, r.chat_id, r.kind, r.text, r.due_at,
+            SELECT r.id, r.channel, r.user_id, r.chat_id, r.kind, r.text, r.due_at,
                    (SELECT group_concat(fire_at, ' ') FROM
                       (SELECT fire_at FROM alerts a
                        WHERE a.reminder_id = r.id AND a.status = 'pending' ORDER BY fire_at))
-            FROM reminders r WHERE r.user_id = ? AND r.active = 1
+            FROM reminders r WHERE r.channel = ? AND r.user_id = ? AND r.active = 1
             ORDER BY r.due_at LIMIT ?
             """,
-            (user_id, limit),
+            (channel, user_id, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [
@@ -117,18 +120,20 @@ class ReminderRepo:
                 row[2],
                 row[3],
                 row[4],
-                _dt(row[5]),
-                tuple(_dt(t) for t in (row[6] or "").split()),
+                row[5],
+                _dt(row[6]),
+                tuple(_dt(t) for t in (row[7] or "").split()),
             )
             for row in rows
         ]
 
-    async def cancel(self, user_id: int, reminder_id: int) -> bool:
+    async def cancel(self, channel: str, user_id: int, reminder_id: int) -> bool:
         """Cancel one of the user's own reminders; False if it is not theirs or not active."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "UPDATE reminders SET active = 0 WHERE id = ? AND user_id = ? AND active = 1",
-                (reminder_id, user_id),
+                "UPDATE reminders SET active = 0"
+                " WHERE id = ? AND channel = ? AND user_id = ? AND active = 1",
+                (reminder_id, channel, user_id),
             )
             if cursor.rowcount:
                 await conn.execute(
@@ -138,44 +143,49 @@ class ReminderRepo:
                 )
         return bool(cursor.rowcount)
 
-    async def snooze(self, user_id: int, reminder_id: int, fire_at: datetime) -> bool:
+    async def snooze(self, channel: str, user_id: int, reminder_id: int, fire_at: datetime) -> bool:
         """Add one more alert at ``fire_at`` to the user's own active reminder."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO alerts (reminder_id, fire_at, lead_min)"
-                " SELECT id, ?, -1 FROM reminders WHERE id = ? AND user_id = ? AND active = 1",
-                (_ts(fire_at), reminder_id, user_id),
+                " SELECT id, ?, -1 FROM reminders"
+                " WHERE id = ? AND channel = ? AND user_id = ? AND active = 1",
+                (_ts(fire_at), reminder_id, channel, user_id),
             )
         return bool(cursor.rowcount)
 
-    async def next_fire_at(self, chats: ChatRange = ALL_CHATS) -> datetime | None:
-        """Earliest pending alert time into ``chats`` (walks the alerts_due index), or None."""
+    async def next_fire_at(self, channels: Sequence[str]) -> datetime | None:
+        """Earliest pending alert time on ``channels`` (walks the alerts_due index), or None."""
+        marks, names = in_list(channels)
+        # CROSS JOIN keeps alerts the outer loop: the planner could otherwise start from
+        # reminders_by_user (it leads with channel) and sort every pending alert.
         async with self.db.connection.execute(
-            "SELECT a.fire_at FROM alerts a JOIN reminders r ON r.id = a.reminder_id"
-            " WHERE a.status = 'pending' AND r.chat_id >= ? AND r.chat_id < ?"
+            "SELECT a.fire_at FROM alerts a CROSS JOIN reminders r ON r.id = a.reminder_id"
+            f" WHERE a.status = 'pending' AND r.channel IN ({marks})"
             " ORDER BY a.fire_at LIMIT 1",
-            chats,
+            names,
         ) as cursor:
             row = await cursor.fetchone()
         return _dt(row[0]) if row and row[0] else None
 
-    async def due(
-        self, now: datetime, limit: int = 200, chats: ChatRange = ALL_CHATS
-    ) -> list[DueAlert]:
-        """Pending alerts into ``chats`` whose time has come, oldest first."""
+    async def due(self, now: datetime, limit: int, channels: Sequence[str]) -> list[DueAlert]:
+        """Pending alerts on ``channels`` whose time has come, oldest first."""
+        marks, names = in_list(channels)
         async with self.db.connection.execute(
-            """
-            SELECT a.id, a.reminder_id, r.chat_id, r.kind, r.text, r.due_at, a.fire_at,
-                   a.lead_min
-            FROM alerts a JOIN reminders r ON r.id = a.reminder_id
-            WHERE a.status = 'pending' AND a.fire_at <= ? AND r.chat_id >= ? AND r.chat_id < ?
+            f"""
+            SELECT a.id, r.channel, a.reminder_id, r.chat_id, r.kind, r.text, r.due_at,
+                   a.fire_at, a.lead_min
+            FROM alerts a CROSS JOIN reminders r ON r.id = a.reminder_id
+            WHERE a.status = 'pending' AND a.fire_at <= ? AND r.channel IN ({marks})
             ORDER BY a.fire_at LIMIT ?
             """,
-            (_ts(now), *chats, limit),
+            (_ts(now), *names, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [
-            DueAlert(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), _dt(row[6]), row[7])
+            DueAlert(
+                row[0], row[1], row[2], row[3], row[4], row[5], _dt(row[6]), _dt(row[7]), row[8]
+            )
             for row in rows
         ]
 
@@ -211,23 +221,27 @@ class ReminderRepo:
                 (alert_id,),
             )
 
-    async def block_chat(self, chat_id: int) -> int:
+    async def block_chat(self, channel: str, chat_id: int) -> int:
         """The user blocked the bot (403): stop every reminder into that chat."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE alerts SET status = 'blocked' WHERE status IN ('pending', 'sending')"
-                " AND reminder_id IN (SELECT id FROM reminders WHERE chat_id = ?)",
-                (chat_id,),
+                " AND reminder_id IN (SELECT id FROM reminders WHERE channel = ? AND chat_id = ?)",
+                (channel, chat_id),
             )
-            await conn.execute("UPDATE reminders SET active = 0 WHERE chat_id = ?", (chat_id,))
+            await conn.execute(
+                "UPDATE reminders SET active = 0 WHERE channel = ? AND chat_id = ?",
+                (channel, chat_id),
+            )
         return cursor.rowcount
 
-    async def recover(self, chats: ChatRange = ALL_CHATS) -> int:
-        """At start-up: alerts into ``chats`` left 'sending' by a crash go back to pending."""
+    async def recover(self, channels: Sequence[str]) -> int:
+        """At start-up: alerts on ``channels`` left 'sending' by a crash go back to pending."""
+        marks, names = in_list(channels)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE alerts SET status = 'pending' WHERE status = 'sending' AND reminder_id IN"
-                " (SELECT id FROM reminders WHERE chat_id >= ? AND chat_id < ?)",
-                chats,
+                f" (SELECT id FROM reminders WHERE channel IN ({marks}))",
+                names,
             )
         return cursor.rowcount

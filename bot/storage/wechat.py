@@ -1,19 +1,17 @@
-"""WeChat openid <-> the integer user id the core uses."""
+"""WeChat openid <-> the integer user id the core uses (on channel 'wechat')."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from bot.storage.db import Database
-from bot.storage.reminders import ALL_CHATS, ChatRange
-
-WECHAT_ID_BASE = 10**15  # Telegram user ids stay far below this
-TELEGRAM_CHATS: ChatRange = (ALL_CHATS[0], WECHAT_ID_BASE)
-WECHAT_CHATS: ChatRange = (WECHAT_ID_BASE, ALL_CHATS[1])
 
 
 class WeChatUserRepo:
-    """Stable integer ids for WeChat users."""
+    """Stable integer ids for WeChat users: ``wechat_users.id``, always with channel 'wechat'.
+
+    The id is unique only within the channel; a Telegram user may have the same number.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -32,13 +30,12 @@ class WeChatUserRepo:
             ) as cursor:
                 row = await cursor.fetchone()
         assert row is not None
-        return WECHAT_ID_BASE + int(row[0])
+        return int(row[0])
 
     async def recipient(self, user_id: int) -> tuple[str, datetime | None] | None:
-        """``(openid, time of the user's last message)`` for a core user id."""
+        """``(openid, time of the user's last message)`` for a WeChat user id."""
         async with self.db.connection.execute(
-            "SELECT openid, last_message FROM wechat_users WHERE id = ?",
-            (user_id - WECHAT_ID_BASE,),
+            "SELECT openid, last_message FROM wechat_users WHERE id = ?", (user_id,)
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:

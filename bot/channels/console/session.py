@@ -13,20 +13,20 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import Conversation, Who
+from bot.channels.console.capabilities import CONSOLE
+from bot.core.conversation import Conversation
+from bot.core.reply import Button, Reply
+from bot.core.router import Who
+from bot.core.text import fill
 from bot.delivery import Outcome, Result
-from bot.replies import Button, Reply
-from bot.textfmt import visible_text
 
 RULE = "─" * 24
-CONSOLE_USER = Who(user_id=1, chat_id=1, is_admin=True)
+CONSOLE_USER = Who(CONSOLE.name, user_id=1, chat_id=1, is_admin=True)
 
 
 def render(reply: Reply) -> tuple[str, list[Button]]:
     """Plain text of ``reply`` plus the numbered choices offered under it."""
-    blocks: list[str] = []
-    for message in reply.messages:
-        blocks.append(visible_text(message.text).strip())
+    blocks = [message.text.plain_text.strip() for message in reply.messages]
     choices = [button for row in reply.last_buttons for button in row]
     text = f"\n{RULE}\n".join(blocks)
     if choices:
@@ -41,19 +41,13 @@ async def answer_line(
     line = line.strip()
     if not line:
         return None
-    if line.isdigit():
+    if line.isascii() and line.isdigit():
         number = int(line)
         if 1 <= number <= len(choices):
-            return await conversation.action(choices[number - 1].action, who=who)
+            return await conversation.action(choices[number - 1].action, who)
         limit = str(len(choices)) if choices else "0"
-        return Reply.single(
-            conversation.content.ui.texts.console_bad_choice.replace("{max}", limit)
-        )
-    if line.startswith("/"):
-        command, _, args = line[1:].partition(" ")
-        reply = await conversation.command(command.partition("@")[0], who=who, args=args)
-        return reply if reply is not None else conversation.unknown_command()
-    return await conversation.question(line, who=who)
+        return Reply.single(fill(conversation.content.ui.texts.console_bad_choice, max=limit))
+    return await conversation.text(line, who)
 
 
 class ConsoleSender:
@@ -66,11 +60,6 @@ class ConsoleSender:
         """Print ``reply`` as if it arrived in the chat."""
         text, _ = render(reply)
         print(f"\n{text}", file=self.stdout, flush=True)
-        return Result(Outcome.SENT)
-
-    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
-        """Say that a message would be copied (the console has no stored messages)."""
-        print(f"\n[copy of message {message_id}]", file=self.stdout, flush=True)
         return Result(Outcome.SENT)
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
@@ -95,7 +84,8 @@ async def run_console(
 ) -> None:
     """Run the conversation on a terminal until end of input or Ctrl-C."""
     interactive = stdin.isatty()
-    text, choices = render(conversation.start())
+    start = await conversation.command("start", CONSOLE_USER)
+    text, choices = render(start or conversation.unknown_command())
     print(text, file=stdout, flush=True)
     while True:
         if interactive:

@@ -1,36 +1,35 @@
-"""Build the python-telegram-bot Application: settings, services, handlers, lifecycle."""
+"""The Telegram runtime: build the python-telegram-bot Application, assemble the bot in
+post_init (once the Bot exists to send with), run background work, close in order."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot.channels.telegram.context import (
-    CONVERSATION_KEY,
-    SETTINGS_KEY,
-    BotApplication,
-    BotContext,
-)
+from bot.app import App, assemble
+from bot.channels.telegram.capabilities import TELEGRAM
+from bot.channels.telegram.context import APP_KEY, SETTINGS_KEY, BotApplication, BotContext
 from bot.channels.telegram.handlers import HANDLERS, TRACKING_HANDLER, on_error
 from bot.channels.telegram.render import publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
-from bot.conversation import Conversation
-from bot.delivery import RoutingSender, Sender
+from bot.content import ContentStore
+from bot.delivery import Sender
 from bot.storage import Database
-from bot.storage.wechat import TELEGRAM_CHATS
 
-# Senders for other channels' chat-id ranges, built once the database is open.
-OtherChannels = Callable[[Database], list[tuple[tuple[int, int], Sender]]]
-DATABASE_KEY = "database"
-OTHER_SENDERS_KEY = "other_senders"
-BACKGROUND_KEY = "background"
+# Senders of other channels this process also delivers to (WeChat followers), built once the
+# database is open; each comes with the coroutine that closes it.
+OtherChannels = Callable[
+    [Database, ContentStore], dict[str, tuple[Sender, Callable[[], Awaitable[None]]]]
+]
+WORKERS_KEY = "workers"
+CLOSERS_KEY = "closers"
 
 # Connections beyond the handler concurrency: getUpdates has its own pool, this headroom
 # covers sends made outside handlers (error replies, post_init) so they never wait.
@@ -46,7 +45,7 @@ def _file_url(api_base_url: str) -> str:
 
 def build_application(
     settings: Settings,
-    conversation: Conversation,
+    store: ContentStore,
     *,
     token: str,
     request: BaseRequest | None = None,
@@ -56,49 +55,46 @@ def build_application(
     """An Application wired with handlers; bounded concurrency with a pool to match.
 
     ``request`` / ``get_updates_request`` replace the HTTP transport (tests pass an
-    in-process stand-in, so no socket is ever opened). ``other_channels`` gives senders for
-    chats of other channels (WeChat followers) so broadcasts reach them too.
+    in-process stand-in, so no socket is ever opened).
     """
 
-    async def post_init(app: Application) -> None:
-        """Open the database, start the reminder dispatcher, publish the command menu."""
+    async def post_init(application: Application) -> None:
+        """Assemble the bot, start reminders and broadcasts, publish the command menu."""
         db = await Database.open(settings.db)
-        app.bot_data[DATABASE_KEY] = db
-        sender: Sender = TelegramSender(app.bot)
-        if other_channels is not None:
-            others = other_channels(db)
-            app.bot_data[OTHER_SENDERS_KEY] = [other for _, other in others]
-            sender = RoutingSender([(TELEGRAM_CHATS, sender), *others])
-        background = conversation.attach_storage(db, sender, TELEGRAM_CHATS)
-        app.bot_data[BACKGROUND_KEY] = asyncio.create_task(background.run(), name="background")
-        await publish_commands(app.bot, conversation.content)
+        senders: dict[str, Sender] = {TELEGRAM.name: TelegramSender(application.bot)}
+        closers = []
+        for name, (sender, close) in (other_channels(db, store) if other_channels else {}).items():
+            senders[name] = sender
+            closers.append(close)
+        app = await assemble(settings, store, senders, db=db)
+        application.bot_data[APP_KEY] = app
+        application.bot_data[CLOSERS_KEY] = closers
+        application.bot_data[WORKERS_KEY] = asyncio.create_task(app.run_workers(), name="workers")
+        await publish_commands(application.bot, store.current)
 
-    async def post_stop(app: Application) -> None:
+    async def post_stop(application: Application) -> None:
         """Stop reminders and broadcasts before the bot's HTTP client closes."""
-        task: asyncio.Task[None] | None = app.bot_data.pop(BACKGROUND_KEY, None)
+        task: asyncio.Task[None] | None = application.bot_data.pop(WORKERS_KEY, None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def post_shutdown(app: Application) -> None:
-        """Close the database after the last update was handled."""
-        await post_stop(app)
-        for other in app.bot_data.pop(OTHER_SENDERS_KEY, []):
-            close = getattr(other, "close", None)
-            if close is not None:
-                await close()
-        db: Database | None = app.bot_data.pop(DATABASE_KEY, None)
-        if db is not None:
-            await db.close()
+    async def post_shutdown(application: Application) -> None:
+        """Close other channels' clients and the database after the last update."""
+        await post_stop(application)
+        for close in application.bot_data.pop(CLOSERS_KEY, []):
+            await close()
+        app: App | None = application.bot_data.pop(APP_KEY, None)
+        if app is not None:
+            await app.close()
 
-    context_types = ContextTypes(context=BotContext)
     builder = (
         Application.builder()
         .token(token)
         .base_url(settings.api_base_url)
         .base_file_url(_file_url(settings.api_base_url))
-        .context_types(context_types)
+        .context_types(ContextTypes(context=BotContext))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -116,12 +112,26 @@ def build_application(
         builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
-    app: BotApplication = builder.build()
-    app.bot_data[CONVERSATION_KEY] = conversation
-    app.bot_data[SETTINGS_KEY] = settings
+    application: BotApplication = builder.build()
+    application.bot_data[SETTINGS_KEY] = settings
     # Group -1 runs first for every private message and only records the user; the
     # answering handlers in group 0 then run as usual.
-    app.add_handler(TRACKING_HANDLER, group=-1)
-    app.add_handlers(HANDLERS)
-    app.add_error_handler(on_error)
-    return app
+    application.add_handler(TRACKING_HANDLER, group=-1)
+    application.add_handlers(HANDLERS)
+    application.add_error_handler(on_error)
+    return application
+
+
+def run_polling(
+    settings: Settings, store: ContentStore, token: str, other_channels: OtherChannels | None
+) -> bool:
+    """Long polling until SIGINT/SIGTERM; False when Telegram rejects the token."""
+    from telegram import Update
+    from telegram.error import InvalidToken
+
+    application = build_application(settings, store, token=token, other_channels=other_channels)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        return False
+    return True

@@ -6,20 +6,26 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.app import App
 from bot.config import Settings
-from bot.conversation import Conversation
+from bot.core.conversation import Conversation
 
-CONVERSATION_KEY = "conversation"
+APP_KEY = "app"
 SETTINGS_KEY = "settings"
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
-    """CallbackContext with typed properties for the services put in bot_data at build time."""
+    """CallbackContext with typed properties for the services put in bot_data."""
+
+    @property
+    def app(self) -> App:
+        """The assembled bot (set in post_init, before any update is handled)."""
+        return self.bot_data[APP_KEY]
 
     @property
     def conversation(self) -> Conversation:
         """The channel-neutral conversation core."""
-        return self.bot_data[CONVERSATION_KEY]
+        return self.app.conversation
 
     @property
     def settings(self) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -16,11 +15,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram.capabilities import TELEGRAM
 from bot.channels.telegram.context import BotContext
 from bot.channels.telegram.render import edit_with_reply, publish_commands, send_reply
-from bot.conversation import Who
+from bot.core.router import Who
 
-MAX_ARGS = 300  # command arguments are short; bounded work for huge messages
+CHANNEL = TELEGRAM.name
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +41,29 @@ def parse_command(message: Message, bot_username: str | None) -> tuple[str, bool
     if target and (bot_username is None or target.lower() != bot_username.lower()):
         return None
     args = (message.text or "")[len(command) :].strip()
-    return name.lower(), bool(target), args[:MAX_ARGS]
+    return name.lower(), bool(target), args
 
 
-def who(update: Update, context: BotContext, *, chat_admin: bool = False) -> Who:
+def who(update: Update, context: BotContext, message_id: int | None = None) -> Who:
     """The user and chat of an update, and whether the user is a bot admin."""
     user = update.effective_user
     chat = update.effective_chat
     user_id = user.id if user else 0
     chat_type = chat.type if chat else ChatType.PRIVATE
     title = (chat.title if chat and chat.title else None) or (user.full_name if user else "")
+
+    async def chat_admin() -> bool:
+        return await is_chat_admin(update, context)
+
     return Who(
+        CHANNEL,
         user_id,
         chat.id if chat else user_id,
-        context.settings.is_admin(user_id),
-        str(chat_type),
-        title,
-        chat_admin,
+        is_admin=context.settings.is_admin(user_id),
+        chat_type=str(chat_type),
+        chat_title=title,
+        message_id=message_id,
+        is_chat_admin=chat_admin,
     )
 
 
@@ -90,17 +96,12 @@ async def on_command(update: Update, context: BotContext) -> None:
     private = _is_private(update)
     conversation = context.conversation
     before = conversation.content
-    chat_admin = (
-        not private
-        and name in ("subscribe", "unsubscribe")
-        and await is_chat_admin(update, context)
-    )
     replied = message.reply_to_message
     reply = await conversation.command(
         name,
-        who=who(update, context, chat_admin=chat_admin),
-        args=args,
-        replied=(replied.chat_id, replied.message_id) if replied is not None else None,
+        who(update, context),
+        args,
+        (replied.chat_id, replied.message_id) if replied is not None else None,
     )
     if reply is None:
         if not private and not addressed:
@@ -140,7 +141,7 @@ async def on_private_text(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or update.effective_chat is None:
         return
-    reply = await context.conversation.question(message.text or "", who=who(update, context))
+    reply = await context.conversation.text(message.text or "", who(update, context))
     await send_reply(context.bot, update.effective_chat.id, reply)
 
 
@@ -152,7 +153,7 @@ async def on_group_text(update: Update, context: BotContext) -> None:
     question = addressed_text(message, context.bot.id, context.bot.username)
     if question is None:
         return
-    reply = await context.conversation.question(question, who=who(update, context))
+    reply = await context.conversation.text(question, who(update, context))
     await send_reply(context.bot, update.effective_chat.id, reply, reply_to=message.message_id)
 
 
@@ -170,9 +171,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     tapped = query.message.message_id if query.message is not None else None
-    reply = await context.conversation.action(
-        query.data or "", who=replace(who(update, context), message_id=tapped)
-    )
+    reply = await context.conversation.action(query.data or "", who(update, context, tapped))
     await edit_with_reply(context.bot, query, reply)
 
 
@@ -191,17 +190,16 @@ async def on_error(update: object, context: BotContext) -> None:
 
 async def track_private(update: Update, context: BotContext) -> None:
     """Remember every private user who writes: the audience for announcements."""
-    audience = context.conversation.audience
     user = update.effective_user
-    if audience is not None and user is not None:
-        await audience.private_seen(user.id, user.full_name)
+    if user is not None:
+        await context.app.audience.private_seen(CHANNEL, user.id, user.full_name)
 
 
 async def on_my_chat_member(update: Update, context: BotContext) -> None:
     """The bot was added, promoted, removed or blocked somewhere: update the audience."""
     change = update.my_chat_member
-    audience = context.conversation.audience
-    if change is None or audience is None:
+    audience = context.app.audience
+    if change is None:
         return
     chat, member = change.chat, change.new_chat_member
     can_post = member.status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)
@@ -211,18 +209,17 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
         )
     if can_post:
         title = chat.title or (change.from_user.full_name if change.from_user else "")
-        await audience.joined(chat.id, str(chat.type), title)
+        await audience.joined(CHANNEL, chat.id, str(chat.type), title)
     else:
-        await audience.gone(chat.id)
+        await audience.gone(CHANNEL, chat.id)
 
 
 async def on_migrate(update: Update, context: BotContext) -> None:
     """A group became a supergroup: move its subscription to the new chat id."""
     message = update.effective_message
-    audience = context.conversation.audience
-    if message is None or audience is None or message.migrate_to_chat_id is None:
+    if message is None or message.migrate_to_chat_id is None:
         return
-    await audience.migrated(message.chat_id, message.migrate_to_chat_id)
+    await context.app.audience.migrated(CHANNEL, message.chat_id, message.migrate_to_chat_id)
 
 
 HANDLERS: list[BaseHandler] = [

@@ -1,4 +1,4 @@
-"""Render core replies on Telegram: inline keyboards, sending and editing messages."""
+"""Render core replies on Telegram: HTML text within the limit, inline keyboards, edits."""
 
 from __future__ import annotations
 
@@ -10,26 +10,50 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
-    Message,
     ReplyParameters,
 )
+from telegram import Message as TelegramMessage
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
+from bot.channels.telegram.capabilities import TELEGRAM
 from bot.commands import PUBLIC_BUILTINS
 from bot.content import Content
-from bot.replies import Button, Reply
+from bot.core.channel import split_to_fit
+from bot.core.reply import Message, Reply, Rows
+from bot.core.text import to_html
 
 log = logging.getLogger(__name__)
 
+CAPTION_LIMIT = 1024  # a document's caption
 
-def build_keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+
+def build_keyboard(rows: Rows) -> InlineKeyboardMarkup | None:
     """Inline keyboard whose callback data is the button's action."""
     if not rows:
         return None
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row] for row in rows]
     )
+
+
+def fit(reply: Reply) -> list[Message]:
+    """The reply's messages, each too long one split at line breaks (buttons on the last)."""
+    messages: list[Message] = []
+    for message in reply.messages:
+        limit = CAPTION_LIMIT if message.document is not None else TELEGRAM.text_limit
+        parts = split_to_fit(message.text, limit, TELEGRAM.measure)
+        last = len(parts) - 1
+        for index, part in enumerate(parts):
+            messages.append(
+                Message(
+                    part,
+                    message.buttons if index == last else (),
+                    message.document if index == 0 else None,
+                    message.copy_of if index == 0 else None,
+                )
+            )
+    return messages
 
 
 def bot_commands(content: Content) -> list[BotCommand]:
@@ -50,27 +74,38 @@ async def send_reply(
     bot: ExtBot[None], chat_id: int, reply: Reply, *, reply_to: int | None = None
 ) -> None:
     """Send every message of ``reply``; the first quotes ``reply_to`` when given (groups)."""
-    for index, message in enumerate(reply.messages):
+    for index, message in enumerate(fit(reply)):
         quote = (
             ReplyParameters(reply_to, allow_sending_without_reply=True)
             if reply_to is not None and index == 0
             else None
         )
-        if message.document is not None:
+        keyboard = build_keyboard(message.buttons)
+        if message.copy_of is not None:
+            source = message.copy_of
+            await bot.copy_message(chat_id, source.chat_id, source.message_id)
+        elif message.document is not None:
             await bot.send_document(
                 chat_id,
                 InputFile(message.document.data, filename=message.document.filename),
-                caption=message.text,
-                reply_markup=build_keyboard(message.buttons),
+                caption=to_html(message.text),
+                reply_markup=keyboard,
                 reply_parameters=quote,
             )
-            continue
-        await bot.send_message(
-            chat_id,
-            message.text,
-            reply_markup=build_keyboard(message.buttons),
-            reply_parameters=quote,
-        )
+        else:
+            await bot.send_message(
+                chat_id, to_html(message.text), reply_markup=keyboard, reply_parameters=quote
+            )
+
+
+async def edit_message(bot: ExtBot[None], chat_id: int, message_id: int, message: Message) -> None:
+    """Replace a text message the bot sent; raises BadRequest when Telegram refuses."""
+    await bot.edit_message_text(
+        to_html(message.text),
+        chat_id=chat_id,
+        message_id=message_id,
+        reply_markup=build_keyboard(message.buttons),
+    )
 
 
 async def edit_with_reply(bot: ExtBot[None], query: CallbackQuery, reply: Reply) -> None:
@@ -80,25 +115,21 @@ async def edit_with_reply(bot: ExtBot[None], query: CallbackQuery, reply: Reply)
     old message can no longer be edited, the reply is sent as new messages instead.
     """
     target = query.message
-    if not isinstance(target, Message):
+    if not isinstance(target, TelegramMessage):
         if query.from_user is not None:
             await send_reply(bot, query.from_user.id, reply)
         return
-    first, rest = reply.messages[0], reply.messages[1:]
-    if first.document is not None:  # a file cannot replace a text message: send it
+    messages = fit(reply)
+    first = messages[0]
+    if first.document is not None or first.copy_of is not None:  # cannot replace a text
         await send_reply(bot, target.chat_id, reply)
         return
     try:
-        await bot.edit_message_text(
-            first.text,
-            chat_id=target.chat_id,
-            message_id=target.message_id,
-            reply_markup=build_keyboard(first.buttons),
-        )
+        await edit_message(bot, target.chat_id, target.message_id, first)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             log.info("edit failed (%s); sending a new message instead", exc)
             await send_reply(bot, target.chat_id, reply)
             return
-    if rest:
-        await send_reply(bot, target.chat_id, Reply(rest))
+    if messages[1:]:
+        await send_reply(bot, target.chat_id, Reply(tuple(messages[1:])))

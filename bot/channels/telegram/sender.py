@@ -1,4 +1,5 @@
-"""Deliver replies the bot sends on its own (reminders), mapping Telegram errors to outcomes."""
+"""Deliver messages the bot sends on its own (reminders, broadcasts): Telegram errors mapped
+to outcomes."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Awaitable
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.channels.telegram.render import build_keyboard, send_reply
+from bot.channels.telegram.render import edit_message, fit, send_reply
+from bot.core.reply import Reply
 from bot.delivery import Outcome, Result
-from bot.replies import Reply
 
 log = logging.getLogger(__name__)
 GONE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights")
@@ -18,7 +19,7 @@ NETWORK_RETRY = 5.0
 
 
 class TelegramSender:
-    """:class:`bot.delivery.Sender` for Telegram."""
+    """:class:`bot.delivery.Sender` and :class:`bot.delivery.Editor` for Telegram."""
 
     def __init__(self, bot: ExtBot[None]) -> None:
         self.bot = bot
@@ -27,21 +28,10 @@ class TelegramSender:
         """Send; 403 and vanished chats are BLOCKED, 429 and network trouble RETRY."""
         return await self._attempt(send_reply(self.bot, chat_id, reply))
 
-    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
-        """copyMessage: the admin's message as composed (formatting, photo, document)."""
-        return await self._attempt(self.bot.copy_message(chat_id, from_chat_id, message_id))
-
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
         """Edit a text message in place; "not modified" counts as done."""
-        message = reply.messages[0]
-        result = await self._attempt(
-            self.bot.edit_message_text(
-                message.text,
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=build_keyboard(message.buttons),
-            )
-        )
+        message = fit(reply)[0]
+        result = await self._attempt(edit_message(self.bot, chat_id, message_id, message))
         if result.outcome is Outcome.FAILED and "not modified" in result.reason.lower():
             return Result(Outcome.SENT)
         return result

@@ -18,10 +18,9 @@ import aiohttp
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.render import render
 from bot.content.models import WeChatTexts
+from bot.core.reply import Reply
 from bot.delivery import Outcome, Result
-from bot.replies import Reply
-from bot.storage.wechat import WeChatUserRepo
-from bot.textfmt import visible_text
+from bot.storage import WeChatUserRepo
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +78,15 @@ class CustomerServiceSender:
 
     async def send(self, chat_id: int, reply: Reply) -> Result:
         """Send the reply's text if the user wrote within the last 48 hours."""
+        if any(message.copy_of is not None for message in reply.messages):
+            return Result(Outcome.FAILED, reason="a copied Telegram message cannot go to WeChat")
         recipient = await self.users.recipient(chat_id)
         if recipient is None:
             return Result(Outcome.BLOCKED, reason="unknown WeChat user")
         openid, last_message = recipient
-        parts, _ = render(reply, self.texts())
+        parts, _ = render(reply, self.texts(), choices=False)
         if last_message is None or self.clock() - last_message > WINDOW:
-            plain = visible_text(reply.messages[0].text).strip() if reply.messages else ""
+            plain = reply.messages[0].text.plain_text.strip() if reply.messages else ""
             return await self._subscription_message(openid, plain)
         body = {"touser": openid, "msgtype": "text", "text": {"content": parts[0]}}
         try:
@@ -139,11 +140,3 @@ class CustomerServiceSender:
         if code in GONE_ERRORS:
             return Result(Outcome.BLOCKED, reason=f"errcode {code}")
         return Result(Outcome.FAILED, reason=f"subscription message errcode {code}")
-
-    async def copy(self, chat_id: int, from_chat_id: int, message_id: int) -> Result:
-        """Telegram messages cannot be copied to WeChat."""
-        return Result(Outcome.FAILED, reason="not available on WeChat")
-
-    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
-        """WeChat messages cannot be edited."""
-        return Result(Outcome.FAILED, reason="not available on WeChat")

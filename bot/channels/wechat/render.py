@@ -2,40 +2,33 @@
 
 from __future__ import annotations
 
+from bot.channels.wechat.capabilities import WECHAT
 from bot.content.models import WeChatTexts
-from bot.replies import Button, Reply
-from bot.textfmt import visible_text
+from bot.core.reply import Button, Reply
 
-MAX_REPLY_BYTES = 2000  # WeChat passive text replies take about 2048 bytes
-TELEGRAM_ONLY = ("s:", "b:")  # subscriptions and broadcasts reach Telegram chats only
-REMINDER_ACTIONS = ("r:",)
-
-
-def choices_of(reply: Reply, *, reminders: bool = False) -> list[Button]:
-    """The buttons a WeChat user can pick by number (features WeChat cannot serve dropped)."""
-    dropped = TELEGRAM_ONLY if reminders else TELEGRAM_ONLY + REMINDER_ACTIONS
-    return [b for row in reply.last_buttons for b in row if not b.action.startswith(dropped)]
+MAX_REPLY_BYTES = WECHAT.text_limit  # a passive text reply takes about 2048 bytes
 
 
 def render(
-    reply: Reply, texts: WeChatTexts, *, reminders: bool = False
+    reply: Reply, texts: WeChatTexts, *, choices: bool = True
 ) -> tuple[list[str], list[Button]]:
     """Parts of at most MAX_REPLY_BYTES each, and the numbered choices at the end.
 
-    ``reminders``: reminder buttons are kept (the account can push reminders).
+    ``choices`` False (messages pushed later, outside a conversation turn) leaves the
+    buttons out: a number typed in answer would no longer mean them.
     """
     blocks = []
     for message in reply.messages:
-        blocks.append(visible_text(message.text).strip())
+        blocks.append(message.text.plain_text.strip())
         if message.document is not None and message.document.mime_type.startswith("text/"):
             # No files in passive replies: a calendar file is given as a text block.
             blocks.append(message.document.data.decode("utf-8").strip())
-    body = "\n\n".join(blocks)
-    choices = choices_of(reply, reminders=reminders)
-    if choices:
-        lines = "\n".join(f"{n}. {b.label}" for n, b in enumerate(choices, 1))
+    body = "\n\n".join(block for block in blocks if block)
+    buttons = [b for row in reply.last_buttons for b in row] if choices else []
+    if buttons:
+        lines = "\n".join(f"{n}. {b.label}" for n, b in enumerate(buttons, 1))
         body += f"\n\n{texts.choose}\n{lines}"
-    return split(body, texts.more), choices
+    return split(body, texts.more), buttons
 
 
 def split(text: str, more: str) -> list[str]:

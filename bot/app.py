@@ -1,0 +1,179 @@
+"""The composition root: settings -> storage -> features -> router -> conversation -> workers.
+
+Every channel's runtime calls :func:`assemble` once its own sending machinery exists and
+gets back an :class:`App`: the conversation to answer users with, the audience to report
+chat events to, and the background work (reminder dispatcher, broadcast runner) to run.
+Nothing else in the bot creates features or sets them on each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.admin import Admin
+from bot.audience import Audience
+from bot.broadcast.flow import BroadcastFlow
+from bot.broadcast.runner import BroadcastRunner
+from bot.channels import CHANNELS
+from bot.config import Settings
+from bot.content import ContentStore
+from bot.core.conversation import Conversation
+from bot.core.router import Router
+from bot.delivery import Pacer, Senders
+from bot.delivery.worker import Worker
+from bot.guide import Guide
+from bot.questions import Questions
+from bot.reminders.dispatcher import Dispatcher
+from bot.reminders.flow import ReminderNotes, RemindFlow
+from bot.reminders.manage import ManageReminders
+from bot.reminders.service import ReminderService
+from bot.storage import BroadcastRepo, ChatRepo, Database, ReminderRepo, UnansweredRepo
+
+CAPABILITIES = {channel.name: channel for channel in CHANNELS}
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def open_content(settings: Settings) -> ContentStore:
+    """The content folder, checked against every channel; raises ContentError."""
+    return ContentStore.open(settings.content_dir, CHANNELS)
+
+
+@dataclass
+class App:
+    """Everything a channel runtime needs, built once per process."""
+
+    db: Database
+    store: ContentStore
+    conversation: Conversation
+    audience: Audience
+    workers: list[Worker]
+    pacer: Pacer
+    clock: Clock
+
+    async def run_workers(self) -> None:
+        """Run the background work until cancelled."""
+        try:
+            await asyncio.gather(*(worker.run() for worker in self.workers))
+        finally:
+            await self.pacer.close()
+
+    async def close(self) -> None:
+        """Close the database (after the workers and the channel have stopped)."""
+        await self.db.close()
+
+
+async def assemble(
+    settings: Settings,
+    store: ContentStore,
+    senders: Senders,
+    *,
+    broadcasts: bool = True,
+    reminder_notes: ReminderNotes | None = None,
+    clock: Clock = utc_now,
+    db: Database | None = None,
+) -> App:
+    """Open storage and wire every feature for a process that delivers through ``senders``.
+
+    ``senders`` maps channel names to the senders this process has: reminders and broadcasts
+    reach chats of those channels only. ``broadcasts`` False leaves running broadcasts to
+    the process where admins work (Telegram). ``reminder_notes`` are per-channel notes shown
+    when /remind starts (how reminders reach a WeChat user).
+    """
+    db = db or await Database.open(settings.db)
+    timezone = ZoneInfo(settings.timezone)
+    pacer = Pacer()
+    router = Router()
+
+    guide = Guide(store)
+    audience = Audience(ChatRepo(db), store, clock, CAPABILITIES)
+    reminders_changed, broadcasts_changed = asyncio.Event(), asyncio.Event()
+    service = ReminderService(
+        ReminderRepo(db), store, timezone=timezone, clock=clock, on_change=reminders_changed.set
+    )
+    remind = RemindFlow(service, store, reminder_notes)
+    workers: list[Worker] = [
+        Dispatcher(
+            service.repo,
+            senders,
+            service.render_alert,
+            clock=clock,
+            pacer=pacer,
+            wake=reminders_changed,
+        )
+    ]
+    flow = BroadcastFlow(
+        BroadcastRepo(db),
+        store,
+        clock=clock,
+        local_now=service.now,
+        fmt=service.fmt,
+        wake=broadcasts_changed.set,
+        channels=tuple(senders),
+    )
+    if broadcasts:
+        workers.append(
+            BroadcastRunner(
+                flow.repo,
+                audience.repo,
+                senders,
+                pacer,
+                clock=clock,
+                flow=flow,
+                wake=broadcasts_changed,
+            )
+        )
+    questions = Questions(
+        store,
+        guide,
+        router.topic_answers,
+        unanswered=UnansweredRepo(db),
+        on_answered=audience.answered,
+        clock=clock,
+        timezone=timezone,
+    )
+    for feature in (
+        guide,
+        questions,
+        remind,
+        ManageReminders(service, remind),
+        audience,
+        flow,
+        Admin(store),
+    ):
+        feature.register(router)
+    conversation = Conversation(store, router, CAPABILITIES)
+    return App(db, store, conversation, audience, workers, pacer, clock)
+
+
+def questions_only(settings: Settings, store: ContentStore) -> Questions:
+    """The free-text matcher and its answers with no storage (the ``ask`` command line)."""
+    return Questions(
+        store,
+        Guide(store),
+        {},
+        clock=utc_now,
+        timezone=ZoneInfo(settings.timezone),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(app: App) -> AsyncIterator[App]:
+    """Run the app's workers for the duration of the block, then close the database."""
+    task = asyncio.create_task(app.run_workers(), name="workers")
+    try:
+        yield app
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await app.close()

@@ -1,0 +1,73 @@
+"""Normalising the input: full-width characters (NFKC) and numbers written in Chinese.
+
+Also the regular-expression pieces for numbers that the date and time rules share.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.dates.refusals import reject
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+CN = "零〇一二两三四五六七八九十"
+"""Characters of a Chinese numeral."""
+NUM = rf"(?:[0-9]{{1,2}}|[{CN}]{{1,3}})"
+"""Pattern of a month, day, hour or minute."""
+COUNT = rf"(?:[0-9]{{1,4}}|[{CN}]{{1,3}})"
+"""Pattern of how many days/hours/... from now."""
+
+
+def cn_number(token: str) -> int | None:
+    """Value of ASCII digits or a Chinese numeral up to 99 (十二, 二十五, 两, 零五), else None."""
+    if token.isascii() and token.isdigit():
+        return int(token)
+    head, ten, tail = token.partition("十")
+    if not ten:
+        if len(token) == 1:
+            return _CN_DIGITS.get(token)
+        if len(token) == 2 and token[0] in "零〇":
+            return _CN_DIGITS.get(token[1])
+        return None
+    if len(head) > 1 or len(tail) > 1:
+        return None
+    tens = _CN_DIGITS.get(head) if head else 1
+    ones = _CN_DIGITS.get(tail) if tail else 0
+    if tens is None or ones is None or tens == 0:
+        return None
+    return tens * 10 + ones
+
+
+def number(token: str) -> int:
+    """Like :func:`cn_number`, but a token that is no number refuses the whole input."""
+    value = cn_number(token)
+    if value is None:
+        raise reject("unrecognised")
+    return value
+
+
+def normalise(raw: str) -> tuple[str, list[int]]:
+    """NFKC-normalise character by character; also return, for each position of the result
+    (and its end), the index of the raw character it came from, so that ``rest`` keeps the
+    user's own spelling."""
+    parts: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(raw):
+        normal = unicodedata.normalize("NFKC", char)
+        parts.append(normal)
+        origin.extend([index] * len(normal))
+    origin.append(len(raw))
+    return "".join(parts), origin

@@ -1,0 +1,141 @@
+"""Parse the date/time people type on phones ("明天下午3点", "12月10日 交材料") into a datetime.
+
+:func:`parse_when` reads a date and/or time expression at the start of the text and returns
+:class:`When` (an aware datetime in the time zone of ``now`` plus the text that follows), or
+:class:`NotUnderstood` (render it with :func:`bot.dates.explain`). It never guesses silently:
+an hour such as "3点" without 上午/下午, a month/day that has already passed this year, or a
+time that is already over are all answered with a question instead of a datetime. This module
+is the entry point and the checks on the result (in the past, too far ahead).
+
+Accepted forms (full-width input is fine, it is NFKC-normalised first):
+
+* dates: 2026-12-10, 2026/12/10, 2026.12.10, 2026年12月10日/号, 今年/明年/后年12月10日,
+  12月10日/号, 12/10, 12-10 (month first), 10号 (this month), 本月/下个月10号,
+  今天, 明天, 后天, 大后天, 今晚/明晚/今早/明早 (a date with a part of day),
+  N天后, N周后, 周一..周日, 星期一..星期日/星期天, 礼拜一..礼拜天, 下周一, 本周五, 这周五;
+* times, after a date or alone (= today): 09:00, 9:30, 9点, 9点半, 9点30(分), 9点一刻, 9时,
+  optionally after 早上/上午/中午/下午/傍晚/晚上/凌晨;
+* durations from now: N小时后, 半小时后, N个半小时后, N分钟后, N秒后.
+
+Numbers may be written with Chinese numerals up to 99 (十二月十日, 两天后, 下午三点).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from bot.dates.date_rules import match_date
+from bot.dates.numbers import normalise
+from bot.dates.refusals import NotUnderstood, Reject, reject
+from bot.dates.time_rules import match_duration, match_time
+
+DEFAULT_TIME = time(9, 0)
+"""Time of day used when only a date is given."""
+MAX_INPUT_CHARS = 200
+"""Only this many characters of the input are looked at."""
+MAX_YEARS_AHEAD = 3
+"""Reminders further ahead than this are refused."""
+
+_SEPARATORS = " \t\r\n,，、;；:：\u3000"
+
+
+@dataclass(frozen=True)
+class When:
+    """An understood date/time."""
+
+    at: datetime
+    """Aware, in the time zone of ``now``."""
+    rest: str
+    """Text after the date/time expression, stripped (``"12月10日 交材料"`` -> ``"交材料"``)."""
+    has_time: bool
+    """False when only a date was given; ``at`` is then that date at :data:`DEFAULT_TIME`."""
+
+
+def parse_when(text: str, now: datetime, *, allow_past: bool = False) -> When | NotUnderstood:
+    """Parse the date/time expression at the start of ``text`` relative to ``now`` (aware).
+
+    With ``allow_past`` a resolved time before ``now`` is accepted (e.g. a score-release date
+    that is already over); month/day without a year still means this year.
+    Raises ValueError when ``now`` is naive (a programming error, not bad user input).
+    """
+    if now.utcoffset() is None:
+        raise ValueError("parse_when needs an aware `now`")
+    try:
+        return _parse(text, now, allow_past)
+    except Reject as rejection:
+        return rejection.answer
+
+
+def _parse(text: str, now: datetime, allow_past: bool) -> When:
+    raw = text[:MAX_INPUT_CHARS]
+    normal, origin = normalise(raw)
+    lead = len(normal) - len(normal.lstrip())
+    body = normal[lead:]
+    if not body.strip():
+        raise reject("empty")
+
+    def rest_after(end: int) -> str:
+        return raw[origin[lead + end] :].strip().lstrip(_SEPARATORS).strip()
+
+    today = now.date()
+    duration = match_duration(body)
+    if duration is not None:
+        delta, end = duration
+        if delta <= timedelta(0):
+            raise reject("zero_duration")
+        at = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+        _check_not_too_far(at, now, has_time=True)
+        return When(at=at, rest=rest_after(end), has_time=True)
+
+    found_date = match_date(body, today)
+    date_end = pos = found_date.end if found_date else 0
+    if found_date is not None:
+        while pos < len(body) and body[pos].isspace():
+            pos += 1
+    implied_period = found_date.period if found_date else None
+    found_time = match_time(body, pos, implied_period, body[:date_end])
+    if found_date is None and found_time is None:
+        raise reject("unrecognised")
+
+    day = found_date.day if found_date else today
+    clock = found_time.value if found_time else DEFAULT_TIME
+    at = datetime.combine(day, clock, tzinfo=now.tzinfo)
+    if found_date is not None and found_date.roll_if_today and (found_time is None or at <= now):
+        day += timedelta(days=7)
+        at = datetime.combine(day, clock, tzinfo=now.tzinfo)
+    has_time = found_time is not None
+
+    if not allow_past:
+        if found_date is not None and found_date.past_hint and day < today:
+            raise Reject(found_date.past_hint)
+        if at <= now:
+            if found_date is None and found_time is not None:
+                raise reject("time_past_today", time=found_time.text)
+            if not has_time and day == today:
+                raise reject("default_time_past")
+            raise reject("past", at=_fmt_at(at, has_time))
+    _check_not_too_far(at, now, has_time=has_time)
+    end = found_time.end if found_time else date_end
+    return When(at=at, rest=rest_after(end), has_time=has_time)
+
+
+def _fmt_date(day: date) -> str:
+    return day.isoformat()
+
+
+def _fmt_at(at: datetime, has_time: bool) -> str:
+    """The moment for a refusal, as ISO digits (the form the parser itself accepts)."""
+    return at.strftime("%Y-%m-%d %H:%M") if has_time else _fmt_date(at.date())
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _check_not_too_far(at: datetime, now: datetime, *, has_time: bool) -> None:
+    if at > _add_years(now, MAX_YEARS_AHEAD):
+        raise reject("too_far", at=_fmt_at(at, has_time), years=MAX_YEARS_AHEAD)

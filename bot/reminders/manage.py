@@ -1,0 +1,131 @@
+"""A user's reminders after they are set: /reminders with delete and snooze, /release, /ics."""
+
+from __future__ import annotations
+
+from bot.content.models import ReminderTexts
+from bot.core.keyboards import menu_button, menu_rows
+from bot.core.reply import Button, Message, Reply
+from bot.core.router import Request, Router, Who
+from bot.core.text import Text, fill, markup
+from bot.dates import NotUnderstood, explain, parse_when
+from bot.reminders.flow import PREFIX, RemindFlow
+from bot.reminders.service import ReminderService
+
+LISTED = 20
+
+
+class ManageReminders:
+    """Listing, deleting, snoozing and exporting reminders; the review deadline."""
+
+    def __init__(self, service: ReminderService, flow: RemindFlow) -> None:
+        self.service = service
+        self.flow = flow
+        self.store = flow.store
+
+    @property
+    def t(self) -> ReminderTexts:
+        """The reminder texts of the live content."""
+        return self.store.current.ui.reminders
+
+    def register(self, router: Router) -> None:
+        """/reminders, /release, /ics and the list's buttons."""
+        router.command("reminders", self._reminders)
+        router.command("release", self._release)
+        router.command("ics", self._ics)
+        router.action(f"{PREFIX}list", self._list_action)
+        router.action(f"{PREFIX}del:", self._change)
+        router.action(f"{PREFIX}snz:", self._change)
+
+    def _my_reminders_row(self) -> tuple[Button, ...]:
+        return (Button(self.t.my_reminders, f"{PREFIX}list"),)
+
+    async def _reminders(self, request: Request) -> Reply:
+        return await self.list(request.who)
+
+    async def _list_action(self, who: Who, action: str) -> Reply:
+        return await self.list(who)
+
+    async def list(self, who: Who) -> Reply:
+        """The user's reminders, each with delete and snooze buttons."""
+        reminders = await self.service.list(who.channel, who.user_id)
+        if not reminders:
+            return Reply.single(markup(self.t.list_empty), menu_rows(self.store.current))
+        items = [markup(self.t.list_header).strip()]
+        rows: list[tuple[Button, ...]] = []
+        for n, reminder in enumerate(reminders[:LISTED], 1):
+            alerts = "、".join(self.service.fmt(a) for a in reminder.alerts) or "-"
+            item = fill(
+                self.t.list_item,
+                n=str(n),
+                what=self.service.label(reminder.kind, reminder.text),
+                due=self.service.fmt(reminder.due_at),
+                alerts=alerts,
+            )
+            items.append(item.strip())
+            rows.append(
+                (
+                    Button(self.t.delete.replace("{n}", str(n)), f"{PREFIX}del:{reminder.id}"),
+                    Button(self.t.snooze.replace("{n}", str(n)), f"{PREFIX}snz:{reminder.id}"),
+                )
+            )
+        return Reply.single(Text.join("\n\n", items), (*rows, menu_button(self.store.current)))
+
+    async def _change(self, who: Who, action: str) -> Reply:
+        verb, _, number = action.removeprefix(PREFIX).partition(":")
+        reminder_id = int(number) if number.isascii() and number.isdigit() else None
+        if reminder_id is None:
+            return Reply.single(markup(self.t.not_found), menu_rows(self.store.current))
+        if verb == "del":
+            gone = await self.service.cancel(who.channel, who.user_id, reminder_id)
+            if gone is None:
+                return Reply.single(markup(self.t.not_found), menu_rows(self.store.current))
+            text = fill(self.t.deleted, what=self.service.label(gone.kind, gone.text))
+            return Reply.single(text, (self._my_reminders_row(),))
+        snoozed = await self.service.snooze(who.channel, who.user_id, reminder_id)
+        if snoozed is None:
+            return Reply.single(markup(self.t.not_found), menu_rows(self.store.current))
+        reminder, at = snoozed
+        text = fill(
+            self.t.snoozed,
+            at=self.service.fmt(at),
+            what=self.service.label(reminder.kind, reminder.text),
+        )
+        return Reply.single(text, (self._my_reminders_row(),))
+
+    async def _release(self, request: Request) -> Reply:
+        """``/release DATE``: the review deadline N working days later, offered as a reminder."""
+        settings = self.store.current.settings
+        if request.args:
+            parsed = parse_when(request.args, self.service.now(), allow_past=True)
+            if isinstance(parsed, NotUnderstood):
+                reason = explain(parsed, self.store.current.ui.dates.model_dump())
+                return Reply.single(fill(self.t.bad_time, reason=reason))
+            release = parsed.at.date()
+        elif settings.score_release_date is not None:
+            release = settings.score_release_date
+        else:
+            return Reply.single(markup(self.t.release_usage))
+        workdays, deadline = self.service.review_deadline(release)
+        text = fill(
+            self.t.release_result,
+            release=self.service.fmt_day(release),
+            workdays=str(workdays),
+            deadline=self.service.fmt_day(deadline.day),
+        )
+        if not deadline.exact:
+            years = "、".join(str(y) for y in deadline.years_without_data)
+            text = Text.join("\n", [text.strip(), fill(self.t.release_approx, years=years)])
+        rows: list[tuple[Button, ...]] = []
+        if self.flow.end_of_day(deadline.day) > self.service.clock():
+            action = f"{PREFIX}rel:{release.isoformat()}"
+            rows.append((Button(self.t.release_remind, action),))
+        return Reply.single(text, (*rows, menu_button(self.store.current)))
+
+    async def _ics(self, request: Request) -> Reply:
+        """A calendar file of all the user's reminders."""
+        who = request.who
+        reminders = await self.service.list(who.channel, who.user_id)
+        if not reminders:
+            return Reply.single(markup(self.t.ics_empty), menu_rows(self.store.current))
+        document = self.service.ics(reminders)
+        return Reply((Message(markup(self.t.ics_caption), (), document),))
