@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from bot.content import ContentStore
-from bot.content.models import AudienceTexts
+from bot.content.ui_models import AudienceTexts
 from bot.core.channel import Capabilities
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, Who

@@ -109,3 +109,29 @@ async def test_kill_9_with_reminders_due_loses_none(tmp_path: Path) -> None:
                 (alert,) = reminder_texts(api.sent_texts(user))
                 assert f"交材料{n}" in alert
                 assert "离线期间到期" in alert
+
+
+async def test_large_telegram_id_gets_its_reminder_on_telegram(tmp_path: Path) -> None:
+    """Telegram ids go up to 2**52. Chats used to be routed by id range (WeChat from 10**15
+    up); now the channel is stored with the reminder. With WeChat push configured in the same
+    process, a Telegram user with id 2*10**15 still gets the reminder on Telegram."""
+    from tests.test_wechat import APP_ID, wechat_api
+
+    big = 2_000_000_000_000_000
+    async with wechat_api() as (wechat, port), StandinServer() as server:
+        api = server.api
+        extra = {
+            "WECHAT_PUSH": "customer_service",
+            "WECHAT_APP_ID": APP_ID,
+            "WECHAT_APP_SECRET": "app-secret",
+            "WECHAT_API_BASE_URL": f"http://127.0.0.1:{port}/cgi-bin/",
+        }
+        async with BotProcess(api, server.base_url, tmp_path, env=extra):
+            api.push_command("/remind 1分钟后 交学历证明", big)
+            (saved,) = await api.wait_calls("sendMessage", 1)
+            assert saved.chat_id == big
+            assert "已设置提醒：<b>交学历证明</b>" in saved.params["text"]
+            await api.wait_for(lambda calls: len(reminder_texts(api.sent_texts(big))) >= 1, 90)
+            (alert,) = reminder_texts(api.sent_texts(big))
+            assert "交学历证明" in alert
+    assert wechat.sent == []  # nothing went to WeChat's customer-service API

@@ -27,7 +27,11 @@ async def seed(path: Path) -> None:
     rows = [(u, "private", "考生", 1, 1, 1, "2026-11-24T00:00:00+00:00") for u in USERS]
     rows += [(g, "supergroup", "群", 1, 1, 1, "2026-11-24T00:00:00+00:00") for g in GROUPS]
     with sqlite3.connect(path) as conn:
-        conn.executemany("INSERT INTO chats VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO chats (chat_id, type, title, member, subscribed, asked, updated_at,"
+            " channel) VALUES (?, ?, ?, ?, ?, ?, ?, 'telegram')",
+            rows,
+        )
 
 
 def broadcast_sends(calls: list[Call]) -> Counter[int | str | None]:

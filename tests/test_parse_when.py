@@ -16,8 +16,8 @@ import pytest
 
 from bot.channels import CHANNELS
 from bot.content import load_content
-from bot.content.loader import SECTION_PLACEHOLDERS
-from bot.content.models import DateTexts
+from bot.content.placeholders import SECTION_PLACEHOLDERS
+from bot.content.ui_models import DateTexts
 from bot.dates import (
     CODES,
     DEFAULT_TIME,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.content import ContentStore
-from bot.content.models import BroadcastTexts
+from bot.content.ui_models import BroadcastTexts
 from bot.core.reply import Button, Reply
 from bot.core.router import Request, Router, Who
 from bot.core.text import Text, check_markup, fill, markup

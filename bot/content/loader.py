@@ -17,9 +17,10 @@ from pydantic import BaseModel, ValidationError
 
 from bot.content.checks import check_faq, check_text, check_topics
 from bot.content.holidays import holidays as read_holidays
-from bot.content.models import FaqFile, GuideFile, HolidaysFile, SettingsFile, UiFile
+from bot.content.models import FaqFile, GuideFile, HolidaysFile, SettingsFile
 from bot.content.placeholders import RUNTIME_PLACEHOLDERS, SECTION_PLACEHOLDERS
 from bot.content.source import PathKey, Problem, SourceFile, format_path, read_yaml
+from bot.content.ui_models import UiFile
 from bot.core.channel import Capabilities
 from bot.core.text import Text
 from bot.dates import YearArrangement

@@ -34,6 +34,11 @@ REMINDER_PLACEHOLDERS = frozenset(
         "workdays",
         "years",
         "reason",
+        "year",
+        "month",
+        "day",
+        "weekday",
+        "time",
     }
 )
 # Filled when a subscription or statistics text is used (ui.yaml, section audience).

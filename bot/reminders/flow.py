@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from bot.content import ContentStore
-from bot.content.models import ReminderTexts
+from bot.content.ui_models import ReminderTexts
 from bot.core.keyboards import menu_button, menu_rows
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, TextHandler, Who

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.content.models import ReminderTexts
+from bot.content.ui_models import ReminderTexts
 from bot.core.keyboards import menu_button, menu_rows
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, Who

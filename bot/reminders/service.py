@@ -158,14 +158,23 @@ class ReminderService:
     def fmt(self, moment: datetime) -> str:
         """``12月10日（周四）09:00``, with the year when it is not this year's."""
         local = moment.astimezone(self.timezone)
-        weekday = self.content.ui.reminders.weekdays[local.weekday()]
-        year = f"{local.year}年" if local.year != self.now().year else ""
-        return f"{year}{local.month}月{local.day}日（周{weekday}）{local:%H:%M}"
+        texts = self.content.ui.reminders
+        template = texts.date_time if local.year == self.now().year else texts.date_time_year
+        return self._date(template, local.date(), f"{local:%H:%M}")
 
     def fmt_day(self, day: date) -> str:
         """``2026年12月8日（周二）``."""
-        weekday = self.content.ui.reminders.weekdays[day.weekday()]
-        return f"{day.year}年{day.month}月{day.day}日（周{weekday}）"
+        return self._date(self.content.ui.reminders.date_only, day, "")
+
+    def _date(self, template: str, day: date, clock: str) -> str:
+        values = {
+            "year": str(day.year),
+            "month": str(day.month),
+            "day": str(day.day),
+            "weekday": self.content.ui.reminders.weekdays[day.weekday()],
+            "time": clock,
+        }
+        return fill(template, **values).plain_text.strip()
 
     def left(self, due_at: datetime) -> Text:
         """Time left until ``due_at`` in words."""

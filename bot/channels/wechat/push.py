@@ -17,7 +17,7 @@ import aiohttp
 
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.render import render
-from bot.content.models import WeChatTexts
+from bot.content.ui_models import WeChatTexts
 from bot.core.reply import Reply
 from bot.delivery import Outcome, Result
 from bot.storage import WeChatUserRepo

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.wechat.capabilities import WECHAT
-from bot.content.models import WeChatTexts
+from bot.content.ui_models import WeChatTexts
 from bot.core.reply import Button, Reply
 
 MAX_REPLY_BYTES = WECHAT.text_limit  # a passive text reply takes about 2048 bytes

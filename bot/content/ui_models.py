@@ -1,0 +1,232 @@
+"""Typed shape of content/ui.yaml: every fixed text and label, one model per section."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from bot.content.models import CommandDescription, Label, NonEmpty, Strict
+
+
+class UiTexts(Strict):
+    """Fixed texts of the conversation that are not guide topics."""
+
+    welcome: NonEmpty
+    menu_title: NonEmpty
+    help_header: NonEmpty
+    help_admin_header: NonEmpty
+    unknown_command: NonEmpty
+    free_text: NonEmpty
+    greeting_hello: NonEmpty
+    greeting_thanks: NonEmpty
+    no_answer: NonEmpty
+    did_you_mean: NonEmpty
+    unanswered_header: NonEmpty
+    unanswered_item: NonEmpty
+    unanswered_empty: NonEmpty
+    not_admin: NonEmpty
+    reload_ok: NonEmpty
+    reload_failed: NonEmpty
+    stale_button: NonEmpty
+    console_bad_choice: NonEmpty
+    error: NonEmpty
+
+
+class ReminderTexts(Strict):
+    """Texts and labels of the reminder feature (ui.yaml, section reminders)."""
+
+    ask_what: NonEmpty
+    kind_review: Label
+    kind_audit: Label
+    kind_certificate: Label
+    kind_custom: Label
+    ask_text: NonEmpty
+    ask_when: NonEmpty
+    from_release: Label
+    ask_release: NonEmpty
+    ask_lead: NonEmpty
+    lead_1d: Label
+    lead_2h: Label
+    lead_both: Label
+    lead_0: Label
+    cancel: Label
+    cancelled: NonEmpty
+    saved: NonEmpty
+    leads_passed: NonEmpty
+    limit: NonEmpty
+    bad_time: NonEmpty
+    text_too_long: NonEmpty
+    list_empty: NonEmpty
+    list_header: NonEmpty
+    list_item: NonEmpty
+    delete: Label
+    snooze: Label
+    deleted: NonEmpty
+    snoozed: NonEmpty
+    not_found: NonEmpty
+    alert: NonEmpty
+    alert_late: NonEmpty
+    due_passed: NonEmpty
+    left_days: NonEmpty
+    left_hours: NonEmpty
+    left_minutes: NonEmpty
+    release_usage: NonEmpty
+    release_result: NonEmpty
+    release_approx: NonEmpty
+    release_remind: Label
+    offer: NonEmpty
+    start: Label
+    ics_caption: NonEmpty
+    ics_empty: NonEmpty
+    my_reminders: Label
+    weekdays: Annotated[str, StringConstraints(min_length=7, max_length=7)]
+    date_time: NonEmpty
+    date_time_year: NonEmpty
+    date_only: NonEmpty
+
+
+class AudienceTexts(Strict):
+    """Texts of subscriptions and statistics (ui.yaml, section audience)."""
+
+    state_on: NonEmpty
+    state_off: NonEmpty
+    offer: NonEmpty
+    btn_yes: Label
+    btn_no: Label
+    subscribed: NonEmpty
+    unsubscribed: NonEmpty
+    declined: NonEmpty
+    group_admin_only: NonEmpty
+    group_subscribed: NonEmpty
+    group_unsubscribed: NonEmpty
+    stats: NonEmpty
+
+
+class BroadcastTexts(Strict):
+    """Texts of admin broadcasts (ui.yaml, section broadcast)."""
+
+    usage: NonEmpty
+    preview: NonEmpty
+    preview_copy: NonEmpty
+    scheduled_note: NonEmpty
+    aud_all: Label
+    aud_users: Label
+    aud_groups: Label
+    aud_channels: Label
+    confirm_ask: NonEmpty
+    confirm: Label
+    cancel: Label
+    dropped: NonEmpty
+    scheduled: NonEmpty
+    progress: NonEmpty
+    done: NonEmpty
+    cancelled: NonEmpty
+    stop: Label
+    not_found: NonEmpty
+    list_empty: NonEmpty
+    list_header: NonEmpty
+    list_item: NonEmpty
+    status_queued: Label
+    status_scheduled: Label
+    status_running: Label
+    status_done: Label
+    status_cancelled: Label
+    eta: NonEmpty
+    failure_item: NonEmpty
+    bad_time: NonEmpty
+
+
+class WeChatTexts(Strict):
+    """Texts of the WeChat Official Account channel (ui.yaml, section wechat)."""
+
+    choose: NonEmpty
+    more: NonEmpty
+    continue_word: NonEmpty
+    menu_words: NonEmpty
+    menu_names: NonEmpty
+    no_more: NonEmpty
+    push_note: NonEmpty
+    subscribe_note: NonEmpty
+    subscribe_done: NonEmpty
+    subscribe_cancelled: NonEmpty
+    reminders_unavailable: NonEmpty
+
+
+class DateTexts(Strict):
+    """Why a typed date/time was not accepted (ui.yaml, section dates; see bot.dates.explain).
+
+    The first group are sub-texts the others use; the rest are the refusal codes.
+    """
+
+    examples: NonEmpty
+    check_date: NonEmpty
+    month_day_order: NonEmpty
+    hour_label: NonEmpty
+    hour_label_half: NonEmpty
+    hour_label_minutes: NonEmpty
+    empty: NonEmpty
+    unrecognised: NonEmpty
+    no_such_month: NonEmpty
+    no_such_day: NonEmpty
+    no_such_day_in_year: NonEmpty
+    month_day_past: NonEmpty
+    this_month_day_past: NonEmpty
+    this_week_day_past: NonEmpty
+    day_of_month_past: NonEmpty
+    need_hour: NonEmpty
+    no_such_hour: NonEmpty
+    no_such_minute: NonEmpty
+    ambiguous_hour: NonEmpty
+    midnight: NonEmpty
+    period_hour_mismatch: NonEmpty
+    zero_duration: NonEmpty
+    time_past_today: NonEmpty
+    default_time_past: NonEmpty
+    past: NonEmpty
+    too_far: NonEmpty
+
+
+class UiButtons(Strict):
+    """Labels of buttons the code adds by itself."""
+
+    menu: Label
+
+
+class BuiltinCommands(Strict):
+    """Descriptions of the commands every user has, for /help and setMyCommands."""
+
+    start: CommandDescription
+    help: CommandDescription
+    menu: CommandDescription
+    remind: CommandDescription
+    reminders: CommandDescription
+    release: CommandDescription
+    ics: CommandDescription
+    subscribe: CommandDescription
+    unsubscribe: CommandDescription
+
+
+class AdminCommands(Strict):
+    """Descriptions of admin-only commands, shown in /help to admins."""
+
+    reload: CommandDescription
+    unanswered: CommandDescription
+    stats: CommandDescription
+    broadcast: CommandDescription
+    broadcast_at: CommandDescription
+    broadcasts: CommandDescription
+
+
+class UiFile(Strict):
+    """content/ui.yaml."""
+
+    texts: UiTexts
+    reminders: ReminderTexts
+    audience: AudienceTexts
+    broadcast: BroadcastTexts
+    wechat: WeChatTexts
+    dates: DateTexts
+    buttons: UiButtons
+    commands: BuiltinCommands
+    admin_commands: AdminCommands
