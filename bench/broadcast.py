@@ -108,8 +108,8 @@ def fill_chats(path: Path, recipients: int, groups: int, blocked: int) -> Audien
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
         conn.execute("BEGIN")
         conn.executemany(
-            "INSERT INTO chats (chat_id, type, title, member, subscribed, asked, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chats (chat_id, type, title, member, subscribed, asked, updated_at,"
+            " channel) VALUES (?, ?, ?, ?, ?, ?, ?, 'telegram')",
             rows,
         )
         conn.execute("COMMIT")
