@@ -52,6 +52,8 @@ def split_to_fit(text: Text, limit: int, measure: Callable[[str], int]) -> list[
     Lines are kept whole and keep their styles; a single line longer than the limit is cut
     inside, which only happens with absurd input.
     """
+    if measure(text.plain_text) <= limit:
+        return [text]  # the common case: nothing to cut
     parts: list[Text] = []
     current: list[Text] = []
     size = 0

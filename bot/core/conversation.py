@@ -20,7 +20,7 @@ from bot.core.text import markup
 
 log = logging.getLogger(__name__)
 
-MAX_ARGS = 300  # command arguments are short; bounded work for huge messages
+MAX_ARGS = 4096  # a Telegram message at most; features refuse what is too long for them
 
 
 class Conversation:

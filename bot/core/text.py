@@ -227,6 +227,7 @@ def check_markup(source: str) -> list[str]:
     return []
 
 
+@functools.lru_cache(maxsize=4096)
 def to_html(text: Text) -> str:
     """The text as HTML with properly nested tags (Telegram's parse_mode=HTML)."""
     out: list[str] = []
