@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from bot.config import Settings
 from bot.content import ContentStore
 from bot.core.conversation import Conversation
 from bot.core.router import Router
-from bot.delivery import Pacer, Senders
+from bot.delivery import Senders
 from bot.delivery.worker import Worker
 from bot.guide import Guide
 from bot.questions import Questions
@@ -35,6 +36,8 @@ from bot.reminders.service import ReminderService
 from bot.storage import BroadcastRepo, ChatRepo, Database, ReminderRepo, UnansweredRepo
 
 CAPABILITIES = {channel.name: channel for channel in CHANNELS}
+STOP_TIMEOUT = 10.0  # seconds sends in flight may take to finish at shutdown
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
@@ -57,15 +60,23 @@ class App:
     conversation: Conversation
     audience: Audience
     workers: list[Worker]
-    pacer: Pacer
     clock: Clock
 
     async def run_workers(self) -> None:
-        """Run the background work until cancelled."""
-        try:
-            await asyncio.gather(*(worker.run() for worker in self.workers))
-        finally:
-            await self.pacer.close()
+        """Run the background work until stopped or cancelled."""
+        await asyncio.gather(*(worker.run() for worker in self.workers))
+
+    async def stop_workers(self, task: asyncio.Task[None], grace: float = STOP_TIMEOUT) -> None:
+        """Let the sends in flight finish (at most ``grace`` seconds), then cancel ``task``."""
+        for worker in self.workers:
+            worker.stop()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        if not task.done():
+            log.warning("background work did not stop within %.0f s; cancelling it", grace)
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def close(self) -> None:
         """Close the database (after the workers and the channel have stopped)."""
@@ -91,7 +102,6 @@ async def assemble(
     """
     db = db or await Database.open(settings.db)
     timezone = ZoneInfo(settings.timezone)
-    pacer = Pacer()
     router = Router()
 
     guide = Guide(store)
@@ -107,7 +117,6 @@ async def assemble(
             senders,
             service.render_alert,
             clock=clock,
-            pacer=pacer,
             wake=reminders_changed,
         )
     ]
@@ -126,7 +135,6 @@ async def assemble(
                 flow.repo,
                 audience.repo,
                 senders,
-                pacer,
                 clock=clock,
                 flow=flow,
                 wake=broadcasts_changed,
@@ -152,7 +160,7 @@ async def assemble(
     ):
         feature.register(router)
     conversation = Conversation(store, router, CAPABILITIES)
-    return App(db, store, conversation, audience, workers, pacer, clock)
+    return App(db, store, conversation, audience, workers, clock)
 
 
 def questions_only(settings: Settings, store: ContentStore) -> Questions:
@@ -173,7 +181,5 @@ async def running(app: App) -> AsyncIterator[App]:
     try:
         yield app
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await app.stop_workers(task)
         await app.close()

@@ -23,7 +23,10 @@ class Settings(BaseSettings):
     db: Path = Path("data/bot.db")
     content_dir: Path = Path("content")
     timezone: str = "Asia/Shanghai"
-    concurrent_updates: int = Field(default=32, ge=1, le=256)
+    # Updates handled at once. Handlers wait for the flood budget (not for HTTP connections),
+    # so many can wait cheaply; a user who writes again is then handled at once and answered
+    # right after their first answer instead of behind every update that came in between.
+    concurrent_updates: int = Field(default=1024, ge=1, le=8192)
 
     @field_validator("token", mode="before")
     @classmethod

@@ -24,8 +24,20 @@ The module has one transport-independent core and two transports on top of it:
 
 Simulation knobs for load work: ``latency`` (seconds added before answering every request
 except ``getUpdates``; requests overlap), :meth:`FakeBotAPI.fail_chat` (make requests into one
-chat fail, e.g. 403 "bot was blocked by the user"), and ``flood_limits`` (HTTP 429 with
-``retry_after`` above 30 messages per second overall or 20 messages per minute into one group).
+chat fail, e.g. 403 "bot was blocked by the user"), and ``flood_limits``: Telegram's limits on
+messages (sendMessage, sendDocument, copyMessage, ... but not edits or chat actions), answered
+like the real API with HTTP 429 ``Too Many Requests: retry after N`` and
+``parameters.retry_after`` (whole seconds, at least 1) when a message would exceed
+
+* 30 messages within one second overall,
+* 1 message per second into one chat (private or group): a message into a chat that got one
+  less than 1.0 s earlier is refused, or
+* 20 messages within one minute into one group (negative chat id).
+
+A refused message does not count against any limit. Every answer is recorded with its status,
+so ``sum(c.status == 429 for c in api.calls)`` counts the 429s;
+:attr:`FakeBotAPI.flood_hits` counts the flood-limit refusals by limit (``"overall"``,
+``"chat"``, ``"group"``).
 
 Realistic checks the real API also makes (so bugs show up here, not in production): empty or
 over-long texts, invalid HTML with ``parse_mode="HTML"``, callback data over 64 bytes, invalid
@@ -97,6 +109,8 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 FLOOD_MAX_PER_SECOND = 30
 FLOOD_MAX_PER_GROUP_MINUTE = 20
+FLOOD_MIN_CHAT_INTERVAL = 1.0
+"""Seconds that must pass between two messages into the same chat."""
 
 # Methods that deliver a message and therefore count against the flood limits.
 _MESSAGE_METHODS_EXTRA = frozenset({"copyMessage", "copyMessages", "forwardMessage"})
@@ -142,6 +156,14 @@ class Call:
     def chat_id(self) -> int | str | None:
         """The ``chat_id`` param as an int (or the raw string for ``@username`` targets)."""
         return _parse_chat_id(self.params.get("chat_id"))
+
+    @property
+    def retry_after(self) -> int | None:
+        """``parameters.retry_after`` of a 429 answer (flood limit), else None."""
+        if self.status != 429 or not isinstance(self.response, dict):
+            return None
+        value = (self.response.get("parameters") or {}).get("retry_after")
+        return None if value is None else int(value)
 
 
 @dataclass(frozen=True)
@@ -365,8 +387,9 @@ class FakeBotAPI:
         latency: seconds to wait before answering each request except ``getUpdates``
             (``asyncio.sleep``, so concurrent requests overlap).
         flood_limits: answer 429 with ``parameters.retry_after`` when the bot sends more than
-            30 messages within one second overall, or more than 20 within one minute into a
-            single group chat (negative chat id).
+            30 messages within one second overall, a message into a chat that got one less
+            than a second earlier, or more than 20 within one minute into a single group chat
+            (negative chat id).
         clock: monotonic clock used for ``Call.at`` and the flood windows (injectable for
             tests).
     """
@@ -403,6 +426,10 @@ class FakeBotAPI:
         self._failures: dict[int | str, _Failure] = {}
         self._send_times: collections.deque[float] = collections.deque()
         self._group_send_times: dict[int, collections.deque[float]] = {}
+        self._chat_last_send: dict[int | str, float] = {}
+        self.flood_hits: collections.Counter[str] = collections.Counter()
+        """Messages refused by ``flood_limits``, by limit: ``"overall"``, ``"chat"``,
+        ``"group"``."""
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
         self._handlers: dict[str, tuple[str, Handler]] = {}
@@ -543,19 +570,25 @@ class FakeBotAPI:
         while overall and overall[0] <= now - 1.0:
             overall.popleft()
         if len(overall) >= FLOOD_MAX_PER_SECOND:
-            raise self._flood_error(overall[0] + 1.0 - now)
+            raise self._flood_error("overall", overall[0] + 1.0 - now)
         chat_id = _parse_chat_id(params.get("chat_id"))
+        if chat_id is not None:
+            last = self._chat_last_send.get(chat_id)
+            if last is not None and now - last < FLOOD_MIN_CHAT_INTERVAL:
+                raise self._flood_error("chat", last + FLOOD_MIN_CHAT_INTERVAL - now)
         if isinstance(chat_id, int) and chat_id < 0:
             group = self._group_send_times.setdefault(chat_id, collections.deque())
             while group and group[0] <= now - 60.0:
                 group.popleft()
             if len(group) >= FLOOD_MAX_PER_GROUP_MINUTE:
-                raise self._flood_error(group[0] + 60.0 - now)
+                raise self._flood_error("group", group[0] + 60.0 - now)
             group.append(now)
+        if chat_id is not None:
+            self._chat_last_send[chat_id] = now
         overall.append(now)
 
-    @staticmethod
-    def _flood_error(wait: float) -> BotAPIError:
+    def _flood_error(self, limit: str, wait: float) -> BotAPIError:
+        self.flood_hits[limit] += 1
         retry_after = max(1, math.ceil(wait))
         return BotAPIError(
             429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}

@@ -105,7 +105,7 @@ async def test_cancelled_draft_sends_nothing(tg: Harness) -> None:
 
 async def test_scheduled_broadcast_waits_for_its_time(tg: Harness) -> None:
     await audience(tg)
-    await tg.command("/broadcast_at 2秒后 复核通知已发布", user=ADMIN)
+    await tg.command("/broadcast_at 6秒后 复核通知已发布", user=ADMIN)
     assert "定时" in tg.sent()[-1]["text"]
     await tg.feed(tap(tg, "订阅的用户"))
     await tg.feed(tap(tg, "✅ 确认发送"))
@@ -126,7 +126,7 @@ async def test_flood_answer_is_honoured_and_other_errors_counted(tg: Harness) ->
     final = await wait_done(tg)
     assert tg.api.sent_texts(SUBSCRIBER) == ["注意查收"]  # sent once, after the 429
     attempts = [c for c in tg.api.calls_of("sendMessage") if c.chat_id == BLOCKED]
-    assert len(attempts) == 3  # retried a bounded number of times, then counted as failed
+    assert len(attempts) == 1  # a permanent failure is final: not retried, counted as failed
     assert "已发送 1，失败 1" in final
     assert "Message text is empty × 1" in final  # the admin sees why
 
@@ -158,12 +158,13 @@ async def test_broadcast_reaches_wechat_followers_through_their_channel(
     content_copy: Path,
 ) -> None:
     from bot.core.reply import Reply
-    from bot.delivery import Outcome, Result
+    from bot.delivery import Outcome, Priority, Result
 
     delivered: list[tuple[int, str]] = []
 
     class FakeWeChat:
-        async def send(self, chat_id: int, reply: Reply) -> Result:
+        async def send(self, chat_id: int, reply: Reply, priority: Priority) -> Result:
+            assert priority is Priority.BROADCAST
             delivered.append((chat_id, reply.messages[0].text.plain_text))
             return Result(Outcome.SENT)
 

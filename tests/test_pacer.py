@@ -1,42 +1,80 @@
-"""The pacer: rate, urgent first, group spacing, pause."""
+"""The flood budget: rate, per-chat gaps, priorities, a chat keeps its place, pauses."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from bot.delivery import Pacer
+from bot.delivery.pacer import Pacer, Priority
 
 
 async def test_rate_is_kept() -> None:
     pacer = Pacer(rate=100)
     start = time.monotonic()
-    await asyncio.gather(*(pacer.wait() for _ in range(21)))
+    await asyncio.gather(*(pacer.wait(chat_id=n) for n in range(21)))
     assert time.monotonic() - start >= 0.19  # 20 intervals of 10 ms after the first slot
+    await pacer.close()
 
 
-async def test_urgent_waiters_go_first() -> None:
+async def test_replies_go_before_reminders_before_broadcasts() -> None:
     pacer = Pacer(rate=50)
     order: list[str] = []
 
-    async def one(name: str, urgent: bool) -> None:
-        await pacer.wait(urgent=urgent)
+    async def one(name: str, chat: int, priority: Priority) -> None:
+        await pacer.wait(chat_id=chat, priority=priority)
         order.append(name)
 
-    normal = [asyncio.create_task(one(f"n{i}", False)) for i in range(5)]
-    await asyncio.sleep(0)  # the broadcast is queued first ...
-    urgent = asyncio.create_task(one("reminder", True))  # ... then a reminder arrives
-    await asyncio.gather(*normal, urgent)
-    assert order.index("reminder") <= 1
+    tasks = [asyncio.create_task(one(f"b{i}", 100 + i, Priority.BROADCAST)) for i in range(5)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(one("reminder", 1, Priority.REMINDER)))
+    tasks.append(asyncio.create_task(one("reply", 2, Priority.REPLY)))
+    await asyncio.gather(*tasks)
+    assert order.index("reply") < order.index("reminder") <= 2
+    await pacer.close()
 
 
-async def test_group_spacing_and_pause() -> None:
+async def test_one_chat_is_spaced_and_others_go_meanwhile() -> None:
+    pacer = Pacer(rate=1000, gap=lambda chat: 0.2)
+    done: list[tuple[int, float]] = []
+    start = time.monotonic()
+
+    async def one(chat: int) -> None:
+        await pacer.wait(chat_id=chat)
+        done.append((chat, time.monotonic() - start))
+
+    await asyncio.gather(one(1), one(1), one(2), one(3))
+    times = {chat: [t for c, t in done if c == chat] for chat in (1, 2, 3)}
+    assert times[1][1] - times[1][0] >= 0.19  # the same chat waits its gap
+    assert times[2][0] < 0.1 and times[3][0] < 0.1  # other chats are not held up by it
+    await pacer.close()
+
+
+async def test_a_chat_that_writes_again_keeps_its_place() -> None:
+    pacer = Pacer(rate=100, gap=lambda chat: 0.05)
+    order: list[int] = []
+
+    async def one(chat: int) -> None:
+        await pacer.wait(chat_id=chat)
+        order.append(chat)
+
+    first = [asyncio.create_task(one(chat)) for chat in range(1, 41)]
+    await asyncio.sleep(0)
+    again = asyncio.create_task(one(3))  # chat 3 writes again while 40 chats wait
+    await asyncio.gather(*first, again)
+    second = [i for i, chat in enumerate(order) if chat == 3][1]
+    assert second < 15  # right after its gap, not behind the other 37 chats
+
+
+async def test_pause_holds_a_chat_or_everyone() -> None:
     clock = [0.0]
     pacer = Pacer(rate=1000, clock=lambda: clock[0])
     await pacer.wait(chat_id=-100)
-    assert pacer._group_next[-100] >= 3.1
+    assert pacer._chat_next[-100] >= 3.1  # a group: 20 per minute
     pacer.pause(5)
     assert pacer._next >= 5
+    pacer.pause(9, chat_id=7)
+    assert pacer._chat_next[7] >= 9
+    await pacer.close()
 
 
 async def test_close_cancels_the_pump_and_waiters() -> None:
@@ -48,3 +86,16 @@ async def test_close_cancels_the_pump_and_waiters() -> None:
     await asyncio.sleep(0)
     assert waiter.cancelled() or waiter.done()
     assert pacer._pump is None or pacer._pump.done()
+
+
+async def test_cancelled_waiter_gives_its_slot_away() -> None:
+    pacer = Pacer(rate=20)
+    await pacer.wait(chat_id=1)
+    gone = asyncio.create_task(pacer.wait(chat_id=2))
+    await asyncio.sleep(0)
+    gone.cancel()
+    start = time.monotonic()
+    await pacer.wait(chat_id=3)
+    assert time.monotonic() - start < 0.2
+    assert pacer.waiting == 0
+    await pacer.close()

@@ -18,7 +18,7 @@ from bot.content import ContentStore
 from bot.core.conversation import Conversation
 from bot.core.reply import Reply
 from bot.core.router import Who
-from bot.delivery import Outcome, Pacer, Result
+from bot.delivery import Outcome, Priority, Result
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.service import LimitReached, ReminderService
 from bot.storage import Database, ReminderRepo
@@ -47,7 +47,7 @@ class FakeSender:
     sent: list[tuple[int, str]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def send(self, chat_id: int, reply: Reply) -> Result:
+    async def send(self, chat_id: int, reply: Reply, priority: Priority = Priority.REPLY) -> Result:
         queue = self.outcomes.get(chat_id)
         result = queue.pop(0) if queue else Result(Outcome.SENT)
         if result.outcome is Outcome.SENT:
@@ -96,7 +96,6 @@ async def run_dispatcher(env: Env, sender: FakeSender, until: int) -> Dispatcher
         {"telegram": sender},
         env.service.render_alert,
         clock=env.clock,
-        pacer=Pacer(1000),
     )
     task = asyncio.create_task(dispatcher.run())
     try:

@@ -329,6 +329,8 @@ async def test_flood_limit_overall_30_per_second() -> None:
     assert status == 429
     assert body["parameters"] == {"retry_after": 1}
     assert body["description"] == "Too Many Requests: retry after 1"
+    assert api.calls[-1].retry_after == 1
+    assert api.flood_hits == {"overall": 1}
     # Non-message methods are not limited.
     status, _ = await api.handle("answerCallbackQuery", {"callback_query_id": "1"})
     assert status == 200
@@ -342,29 +344,91 @@ async def test_flood_limit_20_per_minute_per_group() -> None:
     clock = ManualClock()
     api = FakeBotAPI(flood_limits=True, clock=clock)
     for _ in range(20):
-        clock.advance(0.5)
+        clock.advance(1.5)  # slower than 1 per second: only the per-group limit applies
         status, _ = await api.handle("sendMessage", {"chat_id": "-100", "text": "x"})
         assert status == 200
-    clock.advance(0.5)
+    clock.advance(1.5)
     status, body = await api.handle("sendMessage", {"chat_id": "-100", "text": "x"})
     assert status == 429
-    assert body["parameters"]["retry_after"] == 50  # first send was 10 s ago
+    assert body["parameters"]["retry_after"] == 30  # first send was 30 s ago
+    assert api.flood_hits == {"group": 1}
     status, _ = await api.handle("sendMessage", {"chat_id": "-200", "text": "x"})
     assert status == 200  # other groups are independent
 
-    clock.advance(50)
+    clock.advance(30)
     status, _ = await api.handle("sendMessage", {"chat_id": "-100", "text": "x"})
     assert status == 200
 
 
+async def test_flood_limit_1_per_second_per_chat() -> None:
+    clock = ManualClock()
+    api = FakeBotAPI(flood_limits=True, clock=clock)
+    status, _ = await api.handle("sendMessage", {"chat_id": "5", "text": "a"})
+    assert status == 200
+    clock.advance(0.4)
+    status, body = await api.handle("sendMessage", {"chat_id": "5", "text": "b"})
+    assert status == 429
+    assert body["parameters"] == {"retry_after": 1}  # 0.6 s left, rounded up to whole seconds
+    assert body["description"] == "Too Many Requests: retry after 1"
+    assert api.calls[-1].retry_after == 1
+    assert api.flood_hits == {"chat": 1}
+    # Other chats are independent; edits and chat actions are not messages.
+    status, _ = await api.handle("sendMessage", {"chat_id": "6", "text": "a"})
+    assert status == 200
+    status, _ = await api.handle("sendChatAction", {"chat_id": "5", "action": "typing"})
+    assert status == 200
+    status, _ = await api.handle(
+        "editMessageText", {"chat_id": "5", "message_id": "1", "text": "a2"}
+    )
+    assert status == 200
+    # Other message methods count against the same chat.
+    status, _ = await api.handle(
+        "copyMessage", {"chat_id": "5", "from_chat_id": "6", "message_id": "1"}
+    )
+    assert status == 429
+
+    clock.advance(0.6)  # 1.0 s after the first message (the refused ones do not count)
+    status, _ = await api.handle("sendMessage", {"chat_id": "5", "text": "b"})
+    assert status == 200
+    assert api.sent_texts(5) == ["a", "b"]
+    assert [c.status for c in api.calls_of("sendMessage")] == [200, 429, 200, 200]
+    assert [c.retry_after for c in api.calls_of("sendMessage")] == [None, 1, None, None]
+
+
+async def test_flood_limit_1_per_second_in_groups_too() -> None:
+    clock = ManualClock()
+    api = FakeBotAPI(flood_limits=True, clock=clock)
+    assert (await api.handle("sendMessage", {"chat_id": "-100", "text": "a"}))[0] == 200
+    clock.advance(0.99)
+    assert (await api.handle("sendMessage", {"chat_id": "-100", "text": "b"}))[0] == 429
+    clock.advance(0.01)
+    assert (await api.handle("sendMessage", {"chat_id": "-100", "text": "b"}))[0] == 200
+    assert api.flood_hits == {"chat": 1}
+
+
+async def test_per_chat_limit_only_with_flood_limits() -> None:
+    api = FakeBotAPI(clock=ManualClock())
+    for _ in range(3):
+        assert (await api.handle("sendMessage", {"chat_id": "5", "text": "a"}))[0] == 200
+    assert not api.flood_hits
+
+
 async def test_flood_limit_raises_retry_after_in_ptb(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "1")  # RetryAfter warns otherwise (filterwarnings=error)
-    api = FakeBotAPI(flood_limits=True, clock=ManualClock())
+    clock = ManualClock()
+    api = FakeBotAPI(flood_limits=True, clock=clock)
     async with Bot(TOKEN, request=FakeRequest(api), get_updates_request=FakeRequest(api)) as bot:
+        await bot.send_message(7, "x")
+        with pytest.raises(RetryAfter) as info:
+            await bot.send_message(7, "x")  # the per-chat limit
+        assert info.value.retry_after.total_seconds() == 1
         for _ in range(20):
+            clock.advance(1.0)
             await bot.send_message(-100, "x")
-        with pytest.raises(RetryAfter):
-            await bot.send_message(-100, "x")
+        clock.advance(1.0)
+        with pytest.raises(RetryAfter) as info:
+            await bot.send_message(-100, "x")  # the per-group limit
+        assert info.value.retry_after.total_seconds() == 40
 
 
 async def test_latency_lets_requests_overlap() -> None:

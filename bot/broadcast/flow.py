@@ -169,6 +169,10 @@ class BroadcastFlow:
         items = [fill(self.t.failure_item, reason=r or "?", n=str(n)) for r, n in reasons]
         return Text.join("\n", items)
 
+    def unsure(self, count: int) -> Text:
+        """How many sends timed out after going out (maybe delivered, not sent again)."""
+        return fill(self.t.unsure_note, n=str(count))
+
     def _counts(self, broadcast: Broadcast, counts: Counts) -> dict[str, str]:
         return {
             "id": str(broadcast.id),

@@ -134,6 +134,7 @@ class BroadcastTexts(Strict):
     status_cancelled: Label
     eta: NonEmpty
     failure_item: NonEmpty
+    unsure_note: NonEmpty
     bad_time: NonEmpty
 
 

@@ -1,47 +1,113 @@
-"""Pace outgoing messages under Telegram's limits, urgent ones first.
+"""One budget for everything a channel sends: a global rate, a gap per chat, priorities.
 
-One pacer serves the whole bot: about 30 messages per second overall (we use 28) and at
-most one message every 3 seconds into the same group (20 per minute). Reminders wait as
-*urgent* and go ahead of a running broadcast, so a user's own reminder is never stuck
-behind 10,000 announcements. A flood-limit answer (429) pauses everyone.
+Telegram allows about 30 messages per second overall, about one per second into one chat
+and 20 per minute into one group. Every outgoing call of the Telegram channel waits here for
+a slot (see ``channels/telegram/limiter.py``): replies to users first, then reminders, then
+broadcasts. Within a priority, chats are served in the order they first asked, and a chat
+keeps its place while it has messages waiting, so a user who writes again while the bot is
+busy is answered right after their first answer, not behind the whole queue a second time.
+A 429 pauses the chat (and, when told, every chat) for its ``retry_after``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
 
-GROUP_GAP = 3.1  # seconds between two messages into one group (Telegram: 20 per minute)
+RATE = 28.5  # messages per second overall (Telegram: about 30; at most 29 in any second)
+CHAT_GAP = 1.05  # seconds between two messages into one private chat (Telegram: about 1/s)
+GROUP_GAP = 3.1  # seconds between two messages into one group or channel (20 per minute)
+FORGET_AFTER = 60.0  # per-chat times older than this are dropped (memory stays bounded)
+
+
+class Priority(IntEnum):
+    """Who goes first when several sends wait."""
+
+    REPLY = 0  # an answer to something a user just did
+    REMINDER = 1  # a reminder coming due
+    BROADCAST = 2  # an announcement to many chats
+
+
+@dataclass
+class _Chat:
+    """The sends waiting for one chat at one priority, oldest first."""
+
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+
+def default_gap(chat_id: int) -> float:
+    """Telegram's spacing: group and channel ids are negative, private chats positive."""
+    return GROUP_GAP if chat_id < 0 else CHAT_GAP
 
 
 class Pacer:
-    """Hands out send slots ``1 / rate`` seconds apart, urgent waiters first."""
+    """Hands out send slots: ``rate`` per second overall, ``gap(chat)`` apart per chat."""
 
-    def __init__(self, rate: float = 28.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float = RATE,
+        gap: Callable[[int], float] = default_gap,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / rate
+        self.gap = gap
         self.clock = clock
-        self._next = 0.0
-        self._queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+        self._next = 0.0  # the earliest moment of the next slot overall
+        self._chat_next: dict[int, float] = {}  # the earliest next slot per chat
+        self._queues: tuple[OrderedDict[int | str, _Chat], ...] = tuple(
+            OrderedDict() for _ in Priority
+        )
+        self._anonymous = itertools.count()  # keys of sends bound to no chat
+        self._changed = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
-        self._group_next: dict[int, float] = {}
+        self.waiting = 0
 
-    async def wait(self, *, urgent: bool = False, chat_id: int | None = None) -> None:
-        """Wait for a slot; ``chat_id`` of a group also keeps that group's own pace."""
-        if chat_id is not None and chat_id < 0:
-            ready = self._group_next.get(chat_id, 0.0)
-            self._group_next[chat_id] = max(ready, self.clock()) + GROUP_GAP
-            if ready > self.clock():
-                await asyncio.sleep(ready - self.clock())
+    async def wait(self, chat_id: int | None = None, priority: Priority = Priority.REPLY) -> None:
+        """Wait for a slot to send into ``chat_id`` (None: counts only against the rate)."""
+        key: int | str = chat_id if chat_id is not None else f"any{next(self._anonymous)}"
+        queue = self._queues[priority]
+        chat = queue.get(key)
+        if chat is None:
+            chat = queue[key] = _Chat()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queues[0 if urgent else 1].append(future)
+        chat.waiters.append(future)
+        self.waiting += 1
+        self._changed.set()
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run(), name="pacer")
-        await future
+        try:
+            await future
+        except asyncio.CancelledError:
+            if not future.done():
+                future.cancel()
+            raise
+
+    def sent(self, chat_id: int) -> None:
+        """A send into ``chat_id`` finished: its gap counts from now.
+
+        The request reached Telegram at the latest now, so the next one, a gap later, arrives
+        at least a gap after it whatever the round trip did.
+        """
+        self._chat_next[chat_id] = max(
+            self._chat_next.get(chat_id, 0.0), self.clock() + self.gap(chat_id)
+        )
+
+    def pause(self, seconds: float, chat_id: int | None = None) -> None:
+        """No slot for ``seconds`` (after a 429): for one chat, or for all when None."""
+        until = self.clock() + seconds
+        if chat_id is None:
+            self._next = max(self._next, until)
+        else:
+            self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+        self._changed.set()
 
     async def close(self) -> None:
         """Stop handing out slots (at shutdown); waiters still queued are cancelled."""
@@ -50,22 +116,64 @@ class Pacer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
         for queue in self._queues:
-            while queue:
-                queue.popleft().cancel()
+            for chat in queue.values():
+                for future in chat.waiters:
+                    future.cancel()
+            queue.clear()
+        self.waiting = 0
 
-    def pause(self, seconds: float) -> None:
-        """Give no slot for ``seconds`` from now (after a 429 with retry_after)."""
-        self._next = max(self._next, self.clock() + seconds)
+    def _pick(self, now: float) -> tuple[float, asyncio.Future[None] | None]:
+        """The next waiter whose chat may receive now, or the moment the first one may.
+
+        Higher priorities first; a lower one goes when every higher chat must still wait.
+        """
+        soonest = float("inf")
+        for queue in self._queues:
+            empty: list[int | str] = []
+            picked: asyncio.Future[None] | None = None
+            for key, chat in queue.items():
+                while chat.waiters and chat.waiters[0].done():  # cancelled meanwhile
+                    chat.waiters.popleft()
+                    self.waiting -= 1
+                if not chat.waiters:
+                    empty.append(key)
+                    continue
+                ready = self._chat_next.get(key, 0.0) if isinstance(key, int) else 0.0
+                if ready > now:
+                    soonest = min(soonest, ready)
+                    continue
+                picked = chat.waiters.popleft()
+                self.waiting -= 1
+                if not chat.waiters:
+                    empty.append(key)
+                if isinstance(key, int):
+                    self._chat_next[key] = now + self.gap(key)
+                break
+            for key in empty:
+                del queue[key]
+            if picked is not None:
+                return now, picked
+        return soonest, None
 
     async def _run(self) -> None:
+        last_forget = self.clock()
         while any(self._queues):
-            delay = self._next - self.clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            now = self.clock()
+            if self._next > now:
+                await self._sleep(self._next - now)
                 continue
-            queue = self._queues[0] or self._queues[1]
-            future = queue.popleft()
-            if future.done():  # the waiter was cancelled
-                continue
-            future.set_result(None)
-            self._next = max(self._next, self.clock()) + self.interval
+            self._changed.clear()
+            soonest, future = self._pick(now)
+            if future is not None:
+                future.set_result(None)
+                self._next = max(self._next, now) + self.interval
+            elif soonest != float("inf"):
+                await self._sleep(soonest - now)
+            if now - last_forget > FORGET_AFTER:
+                last_forget = now
+                self._chat_next = {k: t for k, t in self._chat_next.items() if t > now}
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep until ``seconds`` pass or something changes (a new waiter, a pause)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), max(0.0, seconds))

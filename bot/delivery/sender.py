@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Protocol, runtime_checkable
 
 from bot.core.reply import Reply
+from bot.delivery.pacer import Priority
 
 
 class Outcome(Enum):
@@ -17,6 +18,7 @@ class Outcome(Enum):
     BLOCKED = "blocked"  # the user blocked the bot / chat gone: never send there again
     RETRY = "retry"  # flood limit or network trouble: try again after ``retry_after``
     FAILED = "failed"  # permanent for this message (bad request): count and move on
+    UNSURE = "unsure"  # sent, but no answer came back (a timeout): it may have arrived
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,11 @@ class Result:
 class Sender(Protocol):
     """A channel's way to deliver messages on its own initiative; never raises for delivery."""
 
-    async def send(self, chat_id: int, reply: Reply) -> Result:
-        """Deliver ``reply`` to ``chat_id`` (a chat of this sender's channel)."""
+    async def send(self, chat_id: int, reply: Reply, priority: Priority = Priority.REPLY) -> Result:
+        """Deliver ``reply`` to ``chat_id`` (a chat of this sender's channel).
+
+        ``priority`` says who goes first where the channel paces its sends.
+        """
         ...
 
 

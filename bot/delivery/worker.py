@@ -23,6 +23,12 @@ class Worker:
         self.clock = clock
         # Set by whoever changes the work (a new reminder, a confirmed broadcast).
         self._wake = wake or asyncio.Event()
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Finish the work in hand, start nothing new, then return from :meth:`run`."""
+        self.stopping = True
+        self._wake.set()
 
     def wake(self) -> None:
         """Something changed: look at the work again now."""
@@ -37,22 +43,23 @@ class Worker:
         return None
 
     async def run(self) -> None:
-        """Work until cancelled; errors are logged and retried after a pause."""
-        while True:
+        """Work until stopped or cancelled; a step that raises is logged and run again."""
+        while not self.stopping:
             try:
-                if not await self.step():
+                if not await self.step() and not self.stopping:
                     await self._sleep()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("%s failed; retrying in %.0f s", type(self).__name__, ERROR_PAUSE)
+                log.exception("%s failed; restarting in %.0f s", type(self).__name__, ERROR_PAUSE)
                 await asyncio.sleep(ERROR_PAUSE)
 
     async def _sleep(self) -> None:
+        # Clear first: a wake-up that arrives while the next due time is being read is kept.
+        self._wake.clear()
         timeout = MAX_SLEEP
         upcoming = await self.upcoming()
         if upcoming is not None:
             timeout = min(MAX_SLEEP, max(0.0, (upcoming - self.clock()).total_seconds()))
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)

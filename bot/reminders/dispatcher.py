@@ -15,14 +15,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.core.reply import Reply
-from bot.delivery import NO_SENDER, Outcome, Pacer, Senders
+from bot.delivery import NO_SENDER, Outcome, Priority, Senders
 from bot.delivery.worker import Worker
 from bot.storage import DueAlert, ReminderRepo
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
-CONCURRENT_SENDS = 8  # enough to fill the pacer's slots at 50-200 ms per request
+CONCURRENT_SENDS = 8  # enough to fill the flood budget's slots at 50-200 ms per request
 
 
 class Dispatcher(Worker):
@@ -35,7 +35,6 @@ class Dispatcher(Worker):
         render: Callable[[DueAlert, bool], Reply],
         *,
         clock: Callable[[], datetime],
-        pacer: Pacer | None = None,
         wake: asyncio.Event | None = None,
     ) -> None:
         super().__init__(clock, wake)
@@ -43,7 +42,6 @@ class Dispatcher(Worker):
         self.repo = repo
         self.senders = senders
         self.render = render
-        self.pacer = pacer or Pacer()
         self.started_at = clock()
         self._sends = asyncio.Semaphore(CONCURRENT_SENDS)
         self.sent = 0
@@ -72,10 +70,13 @@ class Dispatcher(Worker):
             if not await self.repo.claim(alert.id):
                 return
             late = alert.fire_at < self.started_at
-            await self.pacer.wait(urgent=True, chat_id=alert.chat_id)
             sender = self.senders.get(alert.channel)
             reply = self.render(alert, late)
-            result = NO_SENDER if sender is None else await sender.send(alert.chat_id, reply)
+            result = (
+                NO_SENDER
+                if sender is None
+                else await sender.send(alert.chat_id, reply, Priority.REMINDER)
+            )
             if result.outcome is Outcome.SENT:
                 await self.repo.finish(alert.id, "sent", self.clock())
                 self.sent += 1
@@ -84,9 +85,14 @@ class Dispatcher(Worker):
                 stopped = await self.repo.block_chat(alert.channel, alert.chat_id)
                 log.info("chat %s blocked the bot; %d alert(s) stopped", alert.chat_id, stopped)
             elif result.outcome is Outcome.RETRY:
-                self.pacer.pause(result.retry_after)
                 await self.repo.release(alert.id)
                 await asyncio.sleep(result.retry_after)
+            elif result.outcome is Outcome.UNSURE:
+                # The request went out but no answer came back: it may have arrived. Send it
+                # once more (a reminder that never arrives is worse than one twice), no more.
+                if not await self.repo.retry_unsure(alert.id):
+                    await self.repo.finish(alert.id, "unsure", self.clock())
+                log.info("alert %s may have been delivered: %s", alert.id, result.reason)
             else:
                 log.warning("alert %s failed: %s", alert.id, result.reason)
                 await self.repo.finish(alert.id, "failed", self.clock())

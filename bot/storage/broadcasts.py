@@ -53,11 +53,12 @@ class Counts:
     failed: int = 0
     blocked: int = 0
     left: int = 0
+    unsure: int = 0  # sent but unanswered (a timeout): maybe delivered, not sent again
 
     @property
     def total(self) -> int:
         """All recipients."""
-        return self.sent + self.failed + self.blocked + self.left
+        return self.sent + self.failed + self.blocked + self.left + self.unsure
 
 
 def _ts(moment: datetime) -> str:
@@ -251,11 +252,12 @@ class BroadcastRepo:
         """Sent, failed, blocked and left for one broadcast."""
         async with self.db.connection.execute(
             "SELECT SUM(status = 'sent'), SUM(status = 'failed'), SUM(status = 'blocked'),"
-            " SUM(status IN ('pending', 'sending')) FROM deliveries WHERE broadcast_id = ?",
+            " SUM(status IN ('pending', 'sending')), SUM(status = 'unsure')"
+            " FROM deliveries WHERE broadcast_id = ?",
             (broadcast_id,),
         ) as cursor:
             row = await cursor.fetchone()
-        return Counts(*(int(v or 0) for v in (row or (0, 0, 0, 0))))
+        return Counts(*(int(v or 0) for v in (row or (0, 0, 0, 0, 0))))
 
     async def failure_reasons(self, broadcast_id: int, limit: int = 3) -> list[tuple[str, int]]:
         """The most common reasons of failed deliveries, with counts."""

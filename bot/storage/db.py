@@ -182,7 +182,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE broadcasts ADD COLUMN progress_channel TEXT;
     UPDATE broadcasts SET progress_channel = 'telegram' WHERE progress_chat IS NOT NULL;
     """,
+    # A reminder whose send timed out after the request went out may have arrived: it is
+    # sent once more, never twice more (``unsure`` counts those resends).
+    """
+    ALTER TABLE alerts ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0;
+    """,
 )
+# FULL: a commit that promises something to a user (a saved reminder, a confirmed broadcast)
+# is on disk before the user is told, even after a power loss. Measured in bench/durability.py.
+SYNCHRONOUS = "FULL"
 
 
 def in_list(values: Sequence[str]) -> tuple[str, tuple[str, ...]]:
@@ -227,7 +235,7 @@ class Database:
         connection = await aiosqlite.connect(path)
         try:
             await connection.execute("PRAGMA journal_mode=WAL")
-            await connection.execute("PRAGMA synchronous=NORMAL")
+            await connection.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA busy_timeout=5000")
             await _migrate(connection)

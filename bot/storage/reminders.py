@@ -213,6 +213,16 @@ class ReminderRepo:
                 (alert_id, alert_id),
             )
 
+    async def retry_unsure(self, alert_id: int) -> bool:
+        """sending -> pending once after a send that may have arrived; False the second time."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE alerts SET status = 'pending', unsure = unsure + 1"
+                " WHERE id = ? AND status = 'sending' AND unsure = 0",
+                (alert_id,),
+            )
+        return bool(cursor.rowcount)
+
     async def release(self, alert_id: int) -> None:
         """sending -> pending (a transient failure: try again later)."""
         async with self.db.transaction() as conn:

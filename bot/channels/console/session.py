@@ -18,7 +18,7 @@ from bot.core.conversation import Conversation
 from bot.core.reply import Button, Reply
 from bot.core.router import Who
 from bot.core.text import fill
-from bot.delivery import Outcome, Result
+from bot.delivery import Outcome, Priority, Result
 
 RULE = "─" * 24
 CONSOLE_USER = Who(CONSOLE.name, user_id=1, chat_id=1, is_admin=True)
@@ -56,7 +56,7 @@ class ConsoleSender:
     def __init__(self, stdout: TextIO) -> None:
         self.stdout = stdout
 
-    async def send(self, chat_id: int, reply: Reply) -> Result:
+    async def send(self, chat_id: int, reply: Reply, priority: Priority = Priority.REPLY) -> Result:
         """Print ``reply`` as if it arrived in the chat."""
         text, _ = render(reply)
         print(f"\n{text}", file=self.stdout, flush=True)

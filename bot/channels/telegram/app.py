@@ -4,7 +4,6 @@ post_init (once the Bot exists to send with), run background work, close in orde
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from telegram import LinkPreviewOptions
@@ -16,6 +15,7 @@ from bot.app import App, assemble
 from bot.channels.telegram.capabilities import TELEGRAM
 from bot.channels.telegram.context import APP_KEY, SETTINGS_KEY, BotApplication, BotContext
 from bot.channels.telegram.handlers import HANDLERS, TRACKING_HANDLER, on_error
+from bot.channels.telegram.limiter import PacedLimiter
 from bot.channels.telegram.render import publish_commands
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Settings
@@ -31,9 +31,9 @@ OtherChannels = Callable[
 WORKERS_KEY = "workers"
 CLOSERS_KEY = "closers"
 
-# Connections beyond the handler concurrency: getUpdates has its own pool, this headroom
-# covers sends made outside handlers (error replies, post_init) so they never wait.
-POOL_HEADROOM = 4
+# HTTP connections: every message waits for the flood budget first, so only about
+# rate x round trip (28/s x 0.3 s) are open at once, plus unpaced calls (getChatMember).
+POOL_SIZE = 64
 
 
 def _file_url(api_base_url: str) -> str:
@@ -73,12 +73,11 @@ def build_application(
         await publish_commands(application.bot, store.current)
 
     async def post_stop(application: Application) -> None:
-        """Stop reminders and broadcasts before the bot's HTTP client closes."""
+        """Stop reminders and broadcasts (sends in flight finish) before the client closes."""
         task: asyncio.Task[None] | None = application.bot_data.pop(WORKERS_KEY, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        app: App | None = application.bot_data.get(APP_KEY)
+        if task is not None and app is not None:
+            await app.stop_workers(task)
 
     async def post_shutdown(application: Application) -> None:
         """Close other channels' clients and the database after the last update."""
@@ -102,12 +101,13 @@ def build_application(
             )
         )
         .concurrent_updates(settings.concurrent_updates)
+        .rate_limiter(PacedLimiter())
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is None:
-        builder = builder.connection_pool_size(settings.concurrent_updates + POOL_HEADROOM)
+        builder = builder.connection_pool_size(POOL_SIZE)
     else:
         builder = builder.request(request)
     if get_updates_request is not None:

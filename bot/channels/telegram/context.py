@@ -9,12 +9,13 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.app import App
 from bot.config import Settings
 from bot.core.conversation import Conversation
+from bot.delivery.pacer import Priority
 
 APP_KEY = "app"
 SETTINGS_KEY = "settings"
 
 
-class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
+class BotContext(CallbackContext[ExtBot[Priority], dict, dict, dict]):
     """CallbackContext with typed properties for the services put in bot_data."""
 
     @property
@@ -33,4 +34,4 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
         return self.bot_data[SETTINGS_KEY]
 
 
-BotApplication = Application[ExtBot[None], BotContext, dict, dict, dict, Any]
+BotApplication = Application[ExtBot[Priority], BotContext, dict, dict, dict, Any]

@@ -22,6 +22,7 @@ from bot.content import Content
 from bot.core.channel import split_to_fit
 from bot.core.reply import Message, Reply, Rows
 from bot.core.text import to_html
+from bot.delivery.pacer import Priority
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def bot_commands(content: Content) -> list[BotCommand]:
     return builtins + [BotCommand(t.id, t.description) for t in content.topics.values()]
 
 
-async def publish_commands(bot: ExtBot[None], content: Content) -> None:
+async def publish_commands(bot: ExtBot[Priority], content: Content) -> None:
     """Set Telegram's command menu from ``content`` (start-up and /reload); failures only log."""
     try:
         await bot.set_my_commands(bot_commands(content))
@@ -71,9 +72,17 @@ async def publish_commands(bot: ExtBot[None], content: Content) -> None:
 
 
 async def send_reply(
-    bot: ExtBot[None], chat_id: int, reply: Reply, *, reply_to: int | None = None
+    bot: ExtBot[Priority],
+    chat_id: int,
+    reply: Reply,
+    *,
+    reply_to: int | None = None,
+    priority: Priority = Priority.REPLY,
 ) -> None:
-    """Send every message of ``reply``; the first quotes ``reply_to`` when given (groups)."""
+    """Send every message of ``reply``; the first quotes ``reply_to`` when given (groups).
+
+    Every call waits for the flood budget at ``priority`` (see limiter.py).
+    """
     for index, message in enumerate(fit(reply)):
         quote = (
             ReplyParameters(reply_to, allow_sending_without_reply=True)
@@ -83,7 +92,9 @@ async def send_reply(
         keyboard = build_keyboard(message.buttons)
         if message.copy_of is not None:
             source = message.copy_of
-            await bot.copy_message(chat_id, source.chat_id, source.message_id)
+            await bot.copy_message(
+                chat_id, source.chat_id, source.message_id, rate_limit_args=priority
+            )
         elif message.document is not None:
             await bot.send_document(
                 chat_id,
@@ -91,14 +102,21 @@ async def send_reply(
                 caption=to_html(message.text),
                 reply_markup=keyboard,
                 reply_parameters=quote,
+                rate_limit_args=priority,
             )
         else:
             await bot.send_message(
-                chat_id, to_html(message.text), reply_markup=keyboard, reply_parameters=quote
+                chat_id,
+                to_html(message.text),
+                reply_markup=keyboard,
+                reply_parameters=quote,
+                rate_limit_args=priority,
             )
 
 
-async def edit_message(bot: ExtBot[None], chat_id: int, message_id: int, message: Message) -> None:
+async def edit_message(
+    bot: ExtBot[Priority], chat_id: int, message_id: int, message: Message
+) -> None:
     """Replace a text message the bot sent; raises BadRequest when Telegram refuses."""
     await bot.edit_message_text(
         to_html(message.text),
@@ -108,7 +126,7 @@ async def edit_message(bot: ExtBot[None], chat_id: int, message_id: int, message
     )
 
 
-async def edit_with_reply(bot: ExtBot[None], query: CallbackQuery, reply: Reply) -> None:
+async def edit_with_reply(bot: ExtBot[Priority], query: CallbackQuery, reply: Reply) -> None:
     """Show ``reply`` in place of the message whose button was tapped.
 
     The first message replaces the tapped one; further messages follow as new ones. When the

@@ -11,7 +11,7 @@ from telegram.ext import ExtBot
 
 from bot.channels.telegram.render import edit_message, fit, send_reply
 from bot.core.reply import Reply
-from bot.delivery import Outcome, Result
+from bot.delivery import Outcome, Priority, Result
 
 log = logging.getLogger(__name__)
 GONE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights")
@@ -21,12 +21,12 @@ NETWORK_RETRY = 5.0
 class TelegramSender:
     """:class:`bot.delivery.Sender` and :class:`bot.delivery.Editor` for Telegram."""
 
-    def __init__(self, bot: ExtBot[None]) -> None:
+    def __init__(self, bot: ExtBot[Priority]) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: int, reply: Reply) -> Result:
+    async def send(self, chat_id: int, reply: Reply, priority: Priority = Priority.REPLY) -> Result:
         """Send; 403 and vanished chats are BLOCKED, 429 and network trouble RETRY."""
-        return await self._attempt(send_reply(self.bot, chat_id, reply))
+        return await self._attempt(send_reply(self.bot, chat_id, reply, priority=priority))
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> Result:
         """Edit a text message in place; "not modified" counts as done."""

@@ -19,7 +19,7 @@ from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.render import render
 from bot.content.ui_models import WeChatTexts
 from bot.core.reply import Reply
-from bot.delivery import Outcome, Result
+from bot.delivery import Outcome, Priority, Result
 from bot.storage import WeChatUserRepo
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class CustomerServiceSender:
         self._token = (str(token), time.monotonic() + float(data.get("expires_in", 7200)) - 300)
         return self._token[0]
 
-    async def send(self, chat_id: int, reply: Reply) -> Result:
+    async def send(self, chat_id: int, reply: Reply, priority: Priority = Priority.REPLY) -> Result:
         """Send the reply's text if the user wrote within the last 48 hours."""
         if any(message.copy_of is not None for message in reply.messages):
             return Result(Outcome.FAILED, reason="a copied Telegram message cannot go to WeChat")

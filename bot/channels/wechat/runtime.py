@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.content import ContentStore
 from bot.core.reply import Reply
 from bot.core.text import Text, fill, markup
-from bot.delivery import Outcome, Result, Sender
+from bot.delivery import Outcome, Priority, Result, Sender
 from bot.storage import Database, WeChatUserRepo
 
 
@@ -35,7 +35,7 @@ class NoPush:
     alerts that come due are counted as failed with this reason.
     """
 
-    async def send(self, chat_id: int, reply: Reply) -> Result:
+    async def send(self, chat_id: int, reply: Reply, priority: Priority = Priority.REPLY) -> Result:
         """Not deliverable on this account."""
         return Result(Outcome.FAILED, reason="WeChat push is not available")
 
@@ -145,9 +145,7 @@ async def serve(settings: Settings, wechat: WeChatSettings, store: ContentStore)
     try:
         await CallbackServer(wechat, WeChatAdapter(app, users), users, store).serve()
     finally:
-        workers.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await workers
+        await app.stop_workers(workers)
         if pusher is not None:
             await pusher.close()
         await app.close()
