@@ -6,7 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ExtBot
 
 from bot.channels.telegram.render import edit_message, fit, send_reply
@@ -16,6 +23,16 @@ from bot.delivery import Outcome, Priority, Result
 log = logging.getLogger(__name__)
 GONE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights")
 NETWORK_RETRY = 5.0
+
+
+def went_out(exc: TimedOut) -> bool:
+    """Whether a timed-out request may have reached Telegram.
+
+    Waiting for a connection (pool) or for connecting means nothing was sent; a timeout
+    while writing or reading the answer means Telegram may have the message.
+    """
+    cause = type(exc.__cause__).__name__  # httpx's exception classes, as PTB chains them
+    return cause not in ("ConnectTimeout", "PoolTimeout") and "Pool timeout" not in str(exc)
 
 
 class TelegramSender:
@@ -50,7 +67,11 @@ class TelegramSender:
             if any(marker in str(exc).lower() for marker in GONE):
                 return Result(Outcome.BLOCKED, reason=str(exc))
             return Result(Outcome.FAILED, reason=str(exc))
-        except NetworkError as exc:  # includes TimedOut
+        except TimedOut as exc:
+            if went_out(exc):  # the request was written; only the answer is missing
+                return Result(Outcome.UNSURE, reason=f"timed out after sending: {exc}")
+            return Result(Outcome.RETRY, retry_after=NETWORK_RETRY, reason=str(exc))
+        except NetworkError as exc:  # no connection: nothing reached Telegram
             return Result(Outcome.RETRY, retry_after=NETWORK_RETRY, reason=str(exc))
         except TelegramError as exc:
             return Result(Outcome.FAILED, reason=str(exc))
