@@ -217,6 +217,19 @@ class Outcome:
             return []
         return [at - self.again_pushed for at in self.tally.second_at.values()]
 
+    def follow_gaps(self) -> list[float]:
+        """For "again" users still waiting for their first reply when they wrote again:
+        seconds from that first reply to the answer to their second message (about the
+        per-chat gap when they keep their place, the whole queue when they do not)."""
+        t, pushed = self.tally, self.again_pushed
+        if pushed is None:
+            return []
+        return [
+            t.second_at[u] - t.first_at[u]
+            for u in self.again
+            if u in t.first_at and u in t.second_at and t.first_at[u] > pushed
+        ]
+
     def problems(self) -> list[str]:
         """Why the run is not "everyone answered exactly once" (empty when it is)."""
         t, out = self.tally, []
@@ -327,6 +340,8 @@ def report(outcome: Outcome, latency: float) -> str:
     ratio = None if last is None else last / floor
     seconds = outcome.second_delays()
     s50, smax = percentile(seconds, 50), (max(seconds) if seconds else None)
+    gaps = outcome.follow_gaps()
+    g50, gmax = percentile(gaps, 50), (max(gaps) if gaps else None)
     behind = None
     if last is not None and outcome.again_pushed is not None:
         behind = last - (outcome.again_pushed - outcome.started)
@@ -354,6 +369,8 @@ def report(outcome: Outcome, latency: float) -> str:
         f"max {fmt(smax, '.2f')} s",
         f"queue left when they wrote again: {fmt(behind, '.2f')} s "
         "(last first reply minus the time of the second messages)",
+        f"still waiting then:      {len(gaps)} of them; their second answer came "
+        f"p50 {fmt(g50, '.2f')} s, max {fmt(gmax, '.2f')} s after their first",
         f"429 answers:             {t.too_many} of {t.requests} requests "
         f"(by method: {by_method}; flood limits hit: {hits})",
         f"sendMessage:             {t.send_attempts} attempts, "
@@ -365,13 +382,14 @@ def report(outcome: Outcome, latency: float) -> str:
         f"{AGAIN_AFTER:.0f} s; stand-in latency {latency * 1000:.0f} ms, flood limits on):",
         "",
         "| users | answered | duplicates / other msgs | first reply p50 / p99 / last (s) "
-        "| floor N/30 (s) | last / floor | 2nd msg p50 / max (s) | 429s / requests "
-        "| peak RSS (MiB) |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| floor N/30 (s) | last / floor | 2nd msg p50 / max (s) "
+        "| 2nd after own 1st p50 / max (s) | 429s / requests | peak RSS (MiB) |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         f"| {n} | {len(t.first_at)} | {dup_users} / {sum(t.other_count.values())} | "
         f"{fmt(p50, '.1f')} / {fmt(p99, '.1f')} / {fmt(last, '.1f')} | {floor:.1f} | "
         f"{fmt(ratio, '.2f')} | "
         f"{fmt(s50, '.1f')} / {fmt(smax, '.1f')} ({len(t.second_at)}/{k}) | "
+        f"{fmt(g50, '.1f')} / {fmt(gmax, '.1f')} ({len(gaps)}) | "
         f"{t.too_many} / {t.requests} | {rss} |",
         "",
         f"Machine: {machine_info()}",

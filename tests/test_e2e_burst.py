@@ -1,7 +1,8 @@
 """End to end: 300 users send /subscribe within one second to the bot process, against a
 stand-in that enforces Telegram's flood limits (30 messages/s overall, 1/s per chat, 429 with
 retry_after beyond them). Every user gets exactly one reply, and 5 of them who write a
-question a few seconds in get exactly one answer to it; the bot logs no traceback.
+question a few seconds in get exactly one answer to it, right after their first reply (not
+behind the whole queue again); no 429 is drawn and the bot logs no traceback.
 
 The scenario and its bookkeeping are shared with the benchmark (bench/burst.py). The
 timeouts are only a safety net: the wait ends as soon as everyone is answered, or when the
@@ -45,4 +46,10 @@ async def test_burst_of_300_users_each_get_exactly_one_reply(tmp_path: Path) -> 
     unexpected = dict(tally.other_texts)
     assert not unexpected, f"unexpected messages:{why}"
     assert outcome.exact and outcome.ended == "complete", why
+    assert tally.too_many == 0, f"the bot drew 429s:{why}"
+    # Those still waiting for their first reply when they wrote again kept their place:
+    # the second answer follows their own first one (one chat gap), not the whole queue.
+    gaps = outcome.follow_gaps()
+    assert gaps, "no user was still waiting when the second messages came in"
+    assert max(gaps) < 3.0, f"second answers came {gaps} s after the first ones:{why}"
     assert "Traceback" not in log, bot.log_tail(40)

@@ -18,6 +18,7 @@ from bot.channels.telegram.handlers import HANDLERS, TRACKING_HANDLER, on_error
 from bot.channels.telegram.limiter import PacedLimiter
 from bot.channels.telegram.render import publish_commands
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.updates import ChatFairProcessor
 from bot.config import Settings
 from bot.content import ContentStore
 from bot.delivery import Sender
@@ -100,7 +101,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .concurrent_updates(settings.concurrent_updates)
+        .concurrent_updates(ChatFairProcessor(settings.concurrent_updates))
         .rate_limiter(PacedLimiter())
         .post_init(post_init)
         .post_stop(post_stop)
