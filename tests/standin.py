@@ -425,6 +425,7 @@ class FakeBotAPI:
         self._last_message_id: dict[int, int] = collections.defaultdict(int)
         self._failures: dict[int | str, _Failure] = {}
         self._send_times: collections.deque[float] = collections.deque()
+        self._answered_queries: set[str] = set()
         self._group_send_times: dict[int, collections.deque[float]] = {}
         self._chat_last_send: dict[int | str, float] = {}
         self.flood_hits: collections.Counter[str] = collections.Counter()
@@ -447,7 +448,7 @@ class FakeBotAPI:
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
-            "answerCallbackQuery": lambda p: True,
+            "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": lambda p: True,
             "setMyDescription": lambda p: True,
             "setMyShortDescription": lambda p: True,
@@ -456,6 +457,17 @@ class FakeBotAPI:
             "logOut": lambda p: True,
         }.items():
             self.set_handler(name, handler)
+
+    def _answer_callback_query(self, params: dict[str, Any]) -> bool:
+        """Telegram takes one answer per callback query; a second one is refused."""
+        query_id = str(params.get("callback_query_id", ""))
+        if query_id in self._answered_queries:
+            raise BotAPIError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        self._answered_queries.add(query_id)
+        return True
 
     # ------------------------------------------------------------------ dispatch
 

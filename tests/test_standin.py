@@ -571,3 +571,10 @@ async def test_server_with_real_ptb_http_client(monkeypatch: pytest.MonkeyPatch)
         assert await bot.get_updates(offset=update.update_id + 1, timeout=0) == ()
     assert server.api.sent_texts(11) == ["收到"]
     assert server.api.pending_updates == []
+
+
+async def test_a_callback_query_takes_one_answer(api: FakeBotAPI) -> None:
+    status, _ = await api.handle("answerCallbackQuery", {"callback_query_id": "77"})
+    assert status == 200
+    status, body = await api.handle("answerCallbackQuery", {"callback_query_id": "77"})
+    assert status == 400 and "query is too old" in body["description"]

@@ -334,3 +334,19 @@ async def test_only_group_admins_switch_group_announcements(tg: Harness) -> None
     assert "本群已关闭通知" in tg.sent()[-1]["text"]
     repo = tg.app.bot_data["app"].audience.repo
     assert not (await repo.get("telegram", GROUP)).subscribed
+
+
+async def test_error_after_a_button_still_apologises(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await tg.command("/menu")
+    menu_id = tg.api.calls_of("sendMessage")[0].response["message_id"]
+    conversation = tg.app.bot_data["app"].conversation
+
+    async def boom(*args: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(conversation, "action", boom)
+    await tg.feed(tg.api.push_callback("t:steps", USER, menu_id))
+    # The handler answered the tap already; the second answer is refused, the apology is sent.
+    assert "出了点问题" in tg.sent()[-1]["text"]

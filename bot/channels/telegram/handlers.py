@@ -180,9 +180,12 @@ async def on_error(update: object, context: BotContext) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        try:  # the handler may have answered it already: Telegram refuses a second answer
             await update.callback_query.answer()
+        except TelegramError:
+            log.info("callback query was already answered")
+    try:
         await send_reply(context.bot, update.effective_chat.id, context.conversation.error())
     except TelegramError:
         log.warning("could not tell the user about the error", exc_info=True)
