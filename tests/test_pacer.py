@@ -99,3 +99,14 @@ async def test_cancelled_waiter_gives_its_slot_away() -> None:
     assert time.monotonic() - start < 0.2
     assert pacer.waiting == 0
     await pacer.close()
+
+
+async def test_edits_keep_the_chat_gap_but_not_the_rate() -> None:
+    pacer = Pacer(rate=2, gap=lambda chat: 0.2)  # one message every 0.5 s overall
+    await pacer.wait(chat_id=1)
+    start = time.monotonic()
+    await pacer.wait(chat_id=2, counts=False)  # an edit elsewhere: no wait for the rate
+    assert time.monotonic() - start < 0.1
+    await pacer.wait(chat_id=2, counts=False)  # a second edit of chat 2: its gap applies
+    assert 0.15 <= time.monotonic() - start < 0.45
+    await pacer.close()

@@ -70,8 +70,26 @@ class Pacer:
         self._pump: asyncio.Task[None] | None = None
         self.waiting = 0
 
-    async def wait(self, chat_id: int | None = None, priority: Priority = Priority.REPLY) -> None:
-        """Wait for a slot to send into ``chat_id`` (None: counts only against the rate)."""
+    async def wait(
+        self,
+        chat_id: int | None = None,
+        priority: Priority = Priority.REPLY,
+        *,
+        counts: bool = True,
+    ) -> None:
+        """Wait for a slot to send into ``chat_id`` (None: counts only against the rate).
+
+        ``counts`` False (an edit of a message already sent): only the chat's own gap
+        applies; the overall rate of new messages is left to the messages.
+        """
+        if not counts:
+            if chat_id is not None:
+                now = self.clock()
+                ready = self._chat_next.get(chat_id, 0.0)
+                self._chat_next[chat_id] = max(ready, now) + self.gap(chat_id)
+                if ready > now:
+                    await asyncio.sleep(ready - now)
+            return
         key: int | str = chat_id if chat_id is not None else f"any{next(self._anonymous)}"
         queue = self._queues[priority]
         chat = queue.get(key)

@@ -1,12 +1,13 @@
 """Every Bot API call the Telegram channel makes waits for the shared flood budget.
 
 python-telegram-bot hands each request to this rate limiter (replies in handlers, edits,
-callback answers, documents, reminders, broadcasts alike). Calls that deliver or change a
-message wait for a slot of the :class:`~bot.delivery.pacer.Pacer` (priority from
-``rate_limit_args``, a reply when none is given); callback answers take a slot of the overall
-rate only; everything else (getUpdates, getChatMember, setMyCommands) goes straight through.
-A 429 is waited out and the call retried; after ``MAX_RETRIES`` 429s or ``MAX_WAIT`` seconds
-of waiting the call gives up with a log line and the 429 is raised to the caller.
+callback answers, documents, reminders, broadcasts alike). Calls that deliver a message
+wait for a slot of the :class:`~bot.delivery.pacer.Pacer` (priority from ``rate_limit_args``,
+a reply when none is given); edits keep only the chat's gap; callback answers take a slot of
+the overall rate only; everything else (getUpdates, getChatMember, setMyCommands) goes
+straight through. A 429 is waited out and the call retried; after ``MAX_RETRIES`` 429s or
+``MAX_WAIT`` seconds of waiting the call gives up with a log line and the 429 is raised to
+the caller.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ MAX_RETRIES = 5
 MAX_WAIT = 300.0  # seconds of retry_after one call may wait in total before giving up
 GLOBAL_ONLY = frozenset({"answerCallbackQuery", "answerInlineQuery"})
 UNPACED = frozenset({"sendChatAction"})
+
+
+def is_edit(endpoint: str) -> bool:
+    """An edit of a message already sent: the chat's gap applies, not the overall rate.
+
+    Telegram's overall limit counts messages sent; an edit sends none (the stand-in counts
+    the same way), so a broadcast's progress edits do not slow the broadcast down.
+    """
+    return endpoint.startswith("editMessage")
 
 
 def is_paced(endpoint: str) -> bool:
@@ -80,7 +90,7 @@ class PacedLimiter(BaseRateLimiter[Priority]):
         priority = rate_limit_args if isinstance(rate_limit_args, Priority) else Priority.REPLY
         waited = 0.0
         for attempt in range(MAX_RETRIES + 1):
-            await self.pacer.wait(chat, priority)
+            await self.pacer.wait(chat, priority, counts=not is_edit(endpoint))
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
