@@ -492,6 +492,7 @@ class FakeBotAPI:
         if not long_poll:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        arrived = self.clock()  # flood limits count requests when they arrive, as a server does
         try:
             if not long_poll and self.latency > 0:
                 await asyncio.sleep(self.latency)
@@ -503,7 +504,7 @@ class FakeBotAPI:
                 if entry is None:
                     raise BotAPIError(404, "Not Found: method not found")
                 self._check_failures(decoded)
-                self._check_flood(name, decoded)
+                self._check_flood(name, decoded, arrived)
                 result = entry[1](decoded)
                 if inspect.isawaitable(result):
                     result = await result
@@ -574,10 +575,16 @@ class FakeBotAPI:
             method.startswith("send") and method != "sendChatAction"
         ) or method in _MESSAGE_METHODS_EXTRA
 
-    def _check_flood(self, method: str, params: dict[str, Any]) -> None:
+    def _check_flood(self, method: str, params: dict[str, Any], arrived: float) -> None:
+        """429 when the message that arrived at ``arrived`` breaks a flood limit.
+
+        Counted at arrival, before the simulated round trip: a real server limits requests
+        as they come in, and the stand-in's own timers firing late (on a busy machine) must
+        not bunch arrivals that were spaced when they were sent.
+        """
         if not self.flood_limits or not self.is_message_method(method):
             return
-        now = self.clock()
+        now = arrived
         overall = self._send_times
         while overall and overall[0] <= now - 1.0:
             overall.popleft()

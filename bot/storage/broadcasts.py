@@ -1,11 +1,9 @@
 """Broadcasts and their per-recipient deliveries.
 
-A delivery goes pending -> sending (committed before the send) -> sent / failed / blocked.
-Only one delivery of a broadcast is 'sending' at a time, so after a kill -9 at most one
-recipient can receive the same broadcast twice; nobody is skipped.
-
-Recipients are (channel, chat_id) pairs. A broadcast reaches only the channels the process
-that starts it can send to; the audience names chat types, the same on every channel.
+A delivery goes pending -> sending (committed before the send) -> sent / failed / blocked /
+unsure. At most the runner's window is 'sending' at once, so after a kill -9 at most that
+many recipients get it twice; nobody is skipped. Recipients are (channel, chat_id) pairs; a
+broadcast reaches the channels the process that starts it can send to.
 """
 
 from __future__ import annotations
