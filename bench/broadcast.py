@@ -68,10 +68,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import DeliveringStandinServer, create_schema, fmt, machine_info  # noqa: E402
+from bench.common import create_schema, fmt, machine_info  # noqa: E402
 from bot.broadcast.runner import WINDOW  # noqa: E402
 from tests.botproc import BotProcess  # noqa: E402
-from tests.standin import FLOOD_MAX_PER_SECOND, Call, FakeBotAPI  # noqa: E402
+from tests.standin import FLOOD_MAX_PER_SECOND, Call, FakeBotAPI, StandinServer  # noqa: E402
 
 ADMIN_ID = 999
 FIRST_USER = 700_000_000
@@ -436,7 +436,9 @@ async def run_broadcast(
     """Start the stand-in and the bot, drive the admin flow, kill and restart the bot when
     asked, wait for the final report."""
     result = Result(len(audience.all), len(audience.groups), len(audience.blocked), latency)
-    async with DeliveringStandinServer(latency=latency, flood_limits=True) as server:
+    async with StandinServer(
+        latency=latency, flood_limits=True, deliver_after_disconnect=True
+    ) as server:
         api: FakeBotAPI = server.api
         for chat in audience.blocked:
             api.fail_chat(chat, 403, BLOCKED_DESCRIPTION)

@@ -1087,6 +1087,9 @@ class StandinServer:
         api: the state to serve; a new ``FakeBotAPI(**api_options)`` if omitted.
         host: interface to bind (keep the default: only loopback).
         port: 0 picks a free port.
+        deliver_after_disconnect: answer a request whose client went away instead of
+            cancelling it. At Telegram a request that left the machine arrives anyway, so a
+            message a killed bot had in flight is delivered: the worst case for duplicates.
         api_options: forwarded to :class:`FakeBotAPI` (``latency``, ``flood_limits``, ...).
     """
 
@@ -1096,6 +1099,7 @@ class StandinServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        deliver_after_disconnect: bool = False,
         **api_options: Any,
     ) -> None:
         if api is not None and api_options:
@@ -1103,6 +1107,7 @@ class StandinServer:
         self.api = api if api is not None else FakeBotAPI(**api_options)
         self.host = host
         self.port = port
+        self.deliver_after_disconnect = deliver_after_disconnect
         self._runner: web.AppRunner | None = None
 
     @property
@@ -1120,7 +1125,10 @@ class StandinServer:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+            app,
+            access_log=None,
+            handler_cancellation=not self.deliver_after_disconnect,
+            shutdown_timeout=1.0,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)

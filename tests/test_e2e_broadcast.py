@@ -15,11 +15,10 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from bench.common import DeliveringStandinServer
 from bot.broadcast.runner import WINDOW
 from bot.storage import Database
 from tests.botproc import BotProcess
-from tests.standin import Call
+from tests.standin import Call, StandinServer
 
 ADMIN = 999
 USERS = range(700_000, 701_470)
@@ -92,7 +91,9 @@ async def test_broadcast_at_100ms_survives_kill_9_under_flood_limits(tmp_path: P
     await seed(tmp_path / "bot.db")
     env = {"BOT_ADMIN_IDS": str(ADMIN)}
     watch = Watch()
-    async with DeliveringStandinServer(flood_limits=True, latency=LATENCY) as server:
+    async with StandinServer(
+        flood_limits=True, latency=LATENCY, deliver_after_disconnect=True
+    ) as server:
         api = server.api
         for chat in BLOCKED:
             api.fail_chat(chat, 403, "Forbidden: bot was blocked by the user")

@@ -16,6 +16,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from bot.channels.telegram.limiter import seconds
 from bot.channels.telegram.render import edit_message, fit, send_reply
 from bot.core.reply import Reply
 from bot.delivery import Outcome, Priority, Result
@@ -60,9 +61,7 @@ class TelegramSender:
         except Forbidden as exc:
             return Result(Outcome.BLOCKED, reason=str(exc))
         except RetryAfter as exc:
-            delay = exc.retry_after
-            seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
-            return Result(Outcome.RETRY, retry_after=float(seconds), reason=str(exc))
+            return Result(Outcome.RETRY, retry_after=seconds(exc.retry_after), reason=str(exc))
         except BadRequest as exc:
             if any(marker in str(exc).lower() for marker in GONE):
                 return Result(Outcome.BLOCKED, reason=str(exc))
