@@ -87,7 +87,8 @@ class RemindFlow:
     def _cancel_row(self) -> tuple[Button, ...]:
         return (Button(self.t.cancel, f"{PREFIX}x"),)
 
-    def _refusal(self, refusal: NotUnderstood, *, cancel: bool = True) -> Reply:
+    def refusal(self, refusal: NotUnderstood, *, cancel: bool = True) -> Reply:
+        """Why a typed date cannot be used (text from content), with a cancel button."""
         reason = explain(refusal, self.store.current.ui.dates.model_dump())
         rows = (self._cancel_row(),) if cancel else ()
         return Reply.single(fill(self.t.bad_time, reason=reason), rows)
@@ -128,7 +129,7 @@ class RemindFlow:
         kind = first if first in KINDS else KIND_WORDS.get(first)
         when = parse_when(rest if kind else args, self.service.now())
         if isinstance(when, NotUnderstood):
-            return self._refusal(when, cancel=False)
+            return self.refusal(when, cancel=False)
         kind = kind or "custom"
         text = when.rest if kind == "custom" else ""
         if kind == "custom" and not text:
@@ -156,7 +157,7 @@ class RemindFlow:
         allow_past = draft.step == "release"
         parsed: When | NotUnderstood = parse_when(text, self.service.now(), allow_past=allow_past)
         if isinstance(parsed, NotUnderstood):
-            return self._refusal(parsed)
+            return self.refusal(parsed)
         if draft.step == "release":
             _, deadline = self.service.review_deadline(parsed.at.date())
             draft.due = self.end_of_day(deadline.day)

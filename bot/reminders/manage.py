@@ -7,7 +7,7 @@ from bot.core.keyboards import menu_button, menu_rows
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, Who
 from bot.core.text import Text, fill, markup
-from bot.dates import NotUnderstood, explain, parse_when
+from bot.dates import NotUnderstood, parse_when
 from bot.reminders.flow import PREFIX, RemindFlow
 from bot.reminders.service import ReminderService
 
@@ -98,8 +98,7 @@ class ManageReminders:
         if request.args:
             parsed = parse_when(request.args, self.service.now(), allow_past=True)
             if isinstance(parsed, NotUnderstood):
-                reason = explain(parsed, self.store.current.ui.dates.model_dump())
-                return Reply.single(fill(self.t.bad_time, reason=reason))
+                return self.flow.refusal(parsed, cancel=False)
             release = parsed.at.date()
         elif settings.score_release_date is not None:
             release = settings.score_release_date
