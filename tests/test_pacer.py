@@ -110,3 +110,15 @@ async def test_edits_keep_the_chat_gap_but_not_the_rate() -> None:
     await pacer.wait(chat_id=2, counts=False)  # a second edit of chat 2: its gap applies
     assert 0.15 <= time.monotonic() - start < 0.45
     await pacer.close()
+
+
+async def test_slots_keep_their_grid_when_a_timer_fires_a_little_late() -> None:
+    """Late timers (up to a millisecond each) must not slow the rate; a stall is not made up."""
+    pacer = Pacer(rate=10)  # one slot every 100 ms
+    pacer._next = 5.0
+    assert abs(pacer._following(5.0007) - 5.1) < 1e-9  # a timer 0.7 ms late: the grid holds
+    assert abs(pacer._following(5.0) - 5.1) < 1e-9
+    pacer._next = 5.0
+    assert abs(pacer._following(5.3) - 5.4) < 1e-9  # after a stall, restart from now: no run of slots
+    pacer._next = 0.0
+    assert abs(pacer._following(100.0) - 100.1) < 1e-9  # the first slot after idling

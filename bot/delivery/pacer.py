@@ -184,12 +184,24 @@ class Pacer:
             soonest, future = self._pick(now)
             if future is not None:
                 future.set_result(None)
-                self._next = max(self._next, now) + self.interval
+                self._next = self._following(now)
             elif soonest != float("inf"):
                 await self._sleep(soonest - now)
             if now - last_forget > FORGET_AFTER:
                 last_forget = now
                 self._chat_next = {k: t for k, t in self._chat_next.items() if t > now}
+
+    def _following(self, now: float) -> float:
+        """The slot after one handed out at ``now``.
+
+        Slots keep to a grid ``interval`` apart while the pump is only a little late (timers
+        fire up to a millisecond late, which would otherwise cost about 2 % of the rate); after
+        a longer stall (nobody waiting, a busy loop) the grid restarts from now, so a stall is
+        never made up by a run of slots closer together than half an interval.
+        """
+        if 0.0 <= now - self._next <= self.interval / 2:
+            return self._next + self.interval
+        return max(self._next, now) + self.interval
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep until ``seconds`` pass or something changes (a new waiter, a pause)."""
