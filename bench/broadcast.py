@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import create_schema, fmt, machine_info  # noqa: E402
+from bench.common import Stalls, create_schema, fmt, machine_info  # noqa: E402
 from bot.broadcast.runner import WINDOW  # noqa: E402
 from tests.botproc import BotProcess  # noqa: E402
 from tests.standin import FLOOD_MAX_PER_SECOND, Call, FakeBotAPI, StandinServer  # noqa: E402
@@ -276,6 +276,8 @@ class Result:
     throttled_by: dict[str, int] = field(default_factory=dict)
     flood_hits: dict[str, int] = field(default_factory=dict)  # the stand-in's, by limit
     first_429s: list[tuple[float, str]] = field(default_factory=list)  # after the tap
+    stalls_before_429s: list[float] = field(default_factory=list)  # stand-in loop, seconds
+    stand_in: str = ""  # the stand-in process's stalls and slow garbage collections
     duplicates: int = 0  # chats with more than one successful send
     extra_sends: int = 0  # successful sends beyond the first, over all chats
     losses: int = 0
@@ -436,9 +438,10 @@ async def run_broadcast(
     """Start the stand-in and the bot, drive the admin flow, kill and restart the bot when
     asked, wait for the final report."""
     result = Result(len(audience.all), len(audience.groups), len(audience.blocked), latency)
-    async with StandinServer(
-        latency=latency, flood_limits=True, deliver_after_disconnect=True
-    ) as server:
+    async with (
+        Stalls() as stalls,
+        StandinServer(latency=latency, flood_limits=True, deliver_after_disconnect=True) as server,
+    ):
         api: FakeBotAPI = server.api
         for chat in audience.blocked:
             api.fail_chat(chat, 403, BLOCKED_DESCRIPTION)
@@ -511,6 +514,10 @@ async def run_broadcast(
         if tracker is not None:
             tracker.scan(api.calls)
             _collect(result, tracker, audience, tapped)
+            result.stalls_before_429s = [
+                stalls.worst_before(tapped + at - latency) for at, _ in result.first_429s
+            ]
+        result.stand_in = stalls.summary(tapped)
         result.flood_hits = dict(api.flood_hits)
         if result.error is None and result.exit_code != 0:
             result.error = f"exit code {result.exit_code} after SIGTERM"
@@ -592,8 +599,13 @@ def _details(result: Result) -> list[str]:
     if result.throttled or result.flood_hits:
         by_call = ", ".join(f"{k} {v}" for k, v in sorted(result.throttled_by.items())) or "—"
         by_limit = ", ".join(f"{k} {v}" for k, v in sorted(result.flood_hits.items())) or "—"
-        first = ", ".join(f"{what} at {at:.1f} s" for at, what in result.first_429s)
+        first = ", ".join(
+            f"{what} at {at:.1f} s (stand-in stalled {late * 1000:.0f} ms just before)"
+            for (at, what), late in zip(result.first_429s, result.stalls_before_429s, strict=False)
+        )
         lines.append(f"  429s by call: {by_call}; by limit: {by_limit}; first: {first}.")
+    if result.stand_in:
+        lines.append(f"  {result.stand_in}.")
     lines.append(
         f"  bot's final report: {counts}; deliveries afterwards: "
         + (", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())) or "—")

@@ -58,7 +58,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import copy
+import gc
 import inspect
 import json
 import math
@@ -1091,6 +1093,13 @@ class StandinServer:
             cancelling it. At Telegram a request that left the machine arrives anyway, so a
             message a killed bot had in flight is delivered: the worst case for duplicates.
         api_options: forwarded to :class:`FakeBotAPI` (``latency``, ``flood_limits``, ...).
+
+    While it serves, the process's objects are moved out of the garbage collector's reach every
+    few seconds (``gc.freeze``): the recorded calls pile up, and a full collection over them
+    stops the event loop for over 100 ms (measured: 159 ms after 200 s of a broadcast). The
+    requests that arrived meanwhile would then be counted as arriving together, and the flood
+    window would refuse messages the bot had spaced correctly. Telegram does not stop counting
+    while its heap grows; the stand-in should not either.
     """
 
     def __init__(
@@ -1109,6 +1118,7 @@ class StandinServer:
         self.port = port
         self.deliver_after_disconnect = deliver_after_disconnect
         self._runner: web.AppRunner | None = None
+        self._freezer: asyncio.Task[None] | None = None
 
     @property
     def base_url(self) -> str:
@@ -1134,9 +1144,25 @@ class StandinServer:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        self._freezer = asyncio.create_task(self._freeze_garbage())
+
+    @staticmethod
+    async def _freeze_garbage(every: float = 5.0) -> None:
+        """Keep full collections short: what survived so far is not scanned again."""
+        try:
+            while True:
+                gc.freeze()
+                await asyncio.sleep(every)
+        finally:
+            gc.unfreeze()
 
     async def stop(self) -> None:
         """Release long polls and stop serving."""
+        if self._freezer is not None:
+            self._freezer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._freezer
+            self._freezer = None
         self.api.release_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
