@@ -122,3 +122,24 @@ async def test_slots_keep_their_grid_when_a_timer_fires_a_little_late() -> None:
     assert abs(pacer._following(5.3) - 5.4) < 1e-9  # after a stall, restart from now: no run of slots
     pacer._next = 0.0
     assert abs(pacer._following(100.0) - 100.1) < 1e-9  # the first slot after idling
+
+
+async def test_the_pump_sleeps_between_slots_while_waiters_keep_arriving() -> None:
+    """Between two slots the pump sleeps; a new waiter does not make it spin until the slot."""
+    reads = 0
+
+    def clock() -> float:
+        nonlocal reads
+        reads += 1
+        return time.monotonic()
+
+    pacer = Pacer(rate=20, clock=clock)  # a slot every 50 ms
+    waiting = [asyncio.create_task(pacer.wait(chat_id=n)) for n in range(5)]
+    for n in range(100):  # a new waiter every 2 ms for 0.2 s
+        waiting.append(asyncio.create_task(pacer.wait(chat_id=1000 + n)))
+        await asyncio.sleep(0.002)
+    await pacer.close()
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    assert reads < 60  # about 5 slots, each a few reads; spinning read the clock thousands of times

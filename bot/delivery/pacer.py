@@ -178,7 +178,9 @@ class Pacer:
         while any(self._queues):
             now = self.clock()
             if self._next > now:
-                await self._sleep(self._next - now)
+                # No slot before then whoever arrives, so a plain sleep: waking on every new
+                # waiter here (without clearing the signal) spun the loop between slots.
+                await asyncio.sleep(self._next - now)
                 continue
             self._changed.clear()
             soonest, future = self._pick(now)
@@ -206,4 +208,5 @@ class Pacer:
     async def _sleep(self, seconds: float) -> None:
         """Sleep until ``seconds`` pass or something changes (a new waiter, a pause)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), max(0.0, seconds))
+            async with asyncio.timeout(max(0.0, seconds)):
+                await self._changed.wait()
