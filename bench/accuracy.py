@@ -22,7 +22,8 @@ if str(ROOT) not in sys.path:
 
 from bot.channels import CHANNELS  # noqa: E402
 from bot.content import ContentStore  # noqa: E402
-from bot.faq import Match, Matcher  # noqa: E402
+from bot.faq import Match, Matcher, normalize  # noqa: E402
+from bot.faq.decide import Judge  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ def load_questions(path: Path) -> list[tuple[str, str | None]]:
     return [(item["q"], item["topic"]) for item in yaml.safe_load(path.read_text("utf-8"))]
 
 
-def evaluate(matcher: Matcher, questions: list[tuple[str, str | None]], buttons: int = 3) -> Scores:
+def evaluate(
+    matcher: Matcher | Judge, questions: list[tuple[str, str | None]], buttons: int = 3
+) -> Scores:
     """Run every question through ``matcher`` and count.
 
     "Offered" counts in-scope questions whose topic the user sees at once: as the answer, or
@@ -80,7 +83,7 @@ def evaluate(matcher: Matcher, questions: list[tuple[str, str | None]], buttons:
             in_total += 1
             ok = match.topic == expected
             in_right += ok
-            shown = match.others(buttons, floor=matcher.min_score / 3)
+            shown = match.others(buttons)  # the matcher keeps only suggestions worth showing
             offered += ok or (match.kind != "out_of_scope" and expected in shown)
         if not ok:
             misses.append((question, expected, match))
@@ -103,8 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     parser.add_argument("--errors", action="store_true", help="list the misses")
+    parser.add_argument(
+        "--unseen",
+        action="store_true",
+        help="leave out questions that are, normalised, also in content/examples.yaml",
+    )
     args = parser.parse_args(argv)
-    scores = evaluate(ContentStore.open(args.content, CHANNELS).matcher, load_questions(args.file))
+    store = ContentStore.open(args.content, CHANNELS)
+    questions = load_questions(args.file)
+    if args.unseen:
+        bank = {normalize(q) for qs in store.current.examples.values() for q in qs}
+        kept = [(q, t) for q, t in questions if normalize(q) not in bank]
+        print(f"left out {len(questions) - len(kept)} questions that are also in the bank")
+        questions = kept
+    scores = evaluate(store.matcher, questions)
     if args.errors:
         for question, expected, match in scores.misses:
             hits = ", ".join(f"{h.keyword}[{h.how}]→{h.topic}" for h in match.hits) or "-"

@@ -86,8 +86,8 @@ class Questions:
     @staticmethod
     def _guesses(content: Content, match: Match) -> list[str]:
         limit = content.faq.alternatives
-        floor = content.faq.min_score / 3
-        return [t for t in match.others(limit + 1, floor=floor) if t in content.topics][:limit]
+        # The matcher lists only candidates worth offering (faq.yaml learned.suggest).
+        return [t for t in match.others(limit + 1) if t in content.topics][:limit]
 
     def _others(self, content: Content, topic: Topic, match: Match) -> list[str]:
         """Other likely topics for the buttons, topped up with the answer's related topics."""

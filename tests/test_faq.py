@@ -124,7 +124,8 @@ def test_reload_rebuilds_the_matcher(content_copy: Path) -> None:
     import asyncio
 
     store = ContentStore.open(content_copy, CHANNELS)
-    assert store.matcher.match("青蛙王子").topic is None
+    assert store.matcher.match("青蛙王子怎么继续").topic is None
+    assert "tracking" not in dict(store.matcher.match("青蛙王子").candidates)
     guide = content_copy / "guide.yaml"
     text = guide.read_text(encoding="utf-8")
     guide.write_text(
@@ -133,5 +134,11 @@ def test_reload_rebuilds_the_matcher(content_copy: Path) -> None:
         ),
         "utf-8",
     )
+    examples = content_copy / "examples.yaml"
+    examples.write_text(
+        examples.read_text("utf-8").replace("tracking:\n", "tracking:\n  - 青蛙王子怎么继续\n", 1),
+        "utf-8",
+    )
     asyncio.run(store.reload())
-    assert store.matcher.match("青蛙王子").topic is not None
+    assert store.matcher.match("青蛙王子怎么继续").topic == "tracking"  # the new example
+    assert "tracking" in dict(store.matcher.match("青蛙王子").candidates)  # the new keyword

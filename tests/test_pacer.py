@@ -119,7 +119,7 @@ async def test_slots_keep_their_grid_when_a_timer_fires_a_little_late() -> None:
     assert abs(pacer._following(5.0007) - 5.1) < 1e-9  # a timer 0.7 ms late: the grid holds
     assert abs(pacer._following(5.0) - 5.1) < 1e-9
     pacer._next = 5.0
-    assert abs(pacer._following(5.3) - 5.4) < 1e-9  # after a stall, restart from now: no run of slots
+    assert abs(pacer._following(5.3) - 5.4) < 1e-9  # a stall: restart from now
     pacer._next = 0.0
     assert abs(pacer._following(100.0) - 100.1) < 1e-9  # the first slot after idling
 

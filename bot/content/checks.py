@@ -7,7 +7,7 @@ never raises, so ``check-content`` lists everything wrong at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.commands import BUILTIN_COMMANDS
 from bot.content.models import FaqFile, GuideFile
@@ -162,3 +162,28 @@ def check_text(
                 )
             )
     return parsed
+
+
+def check_examples(
+    examples: Mapping[str, list[str]],
+    known: set[str],
+    src: SourceFile,
+    problems: list[Problem],
+) -> None:
+    """Every key names a topic, a feature or out_of_scope; no question is under two keys."""
+    seen: dict[str, str] = {}
+    for key, questions in examples.items():
+        if key not in known:
+            choices = ", ".join(sorted(known))
+            problems.append(src.problem((key,), f"{key}: unknown topic (known: {choices})"))
+            continue
+        for i, question in enumerate(questions):
+            norm = normalize(question)
+            if not norm:
+                problems.append(src.problem((key, i), f"{key}[{i}]: no words to learn from"))
+                continue
+            other = seen.setdefault(norm, key)
+            if other != key:
+                problems.append(
+                    src.problem((key, i), f"{key}[{i}]: the same question is under {other}")
+                )

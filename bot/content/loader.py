@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.content.checks import check_faq, check_text, check_topics
+from bot.content.checks import check_examples, check_faq, check_text, check_topics
 from bot.content.holidays import holidays as read_holidays
-from bot.content.models import FaqFile, GuideFile, HolidaysFile, SettingsFile
+from bot.content.models import ExamplesFile, FaqFile, GuideFile, HolidaysFile, SettingsFile
 from bot.content.placeholders import RUNTIME_PLACEHOLDERS, SECTION_PLACEHOLDERS
 from bot.content.source import PathKey, Problem, SourceFile, format_path, read_yaml
 from bot.content.ui_models import UiFile
@@ -30,6 +30,9 @@ UI_FILE = "ui.yaml"
 SETTINGS_FILE = "settings.yaml"
 FAQ_FILE = "faq.yaml"
 HOLIDAYS_FILE = "holidays.yaml"
+EXAMPLES_FILE = "examples.yaml"  # optional: example questions the matcher learns from
+FEATURE_IDS = ("remind", "subscribe", "unsubscribe")  # the bot's own features (DESIGN.md)
+OUT_OF_SCOPE_KEY = "out_of_scope"
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 
 
@@ -63,6 +66,8 @@ class Content:
     settings: SettingsFile
     faq: FaqFile
     holidays: Mapping[int, YearArrangement]
+    # examples.yaml: topic or feature id (or out_of_scope) -> example questions
+    examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -173,6 +178,22 @@ def _build(
     )
 
 
+def _examples(
+    directory: Path, topic_ids: set[str], problems: list[Problem]
+) -> dict[str, tuple[str, ...]]:
+    """examples.yaml if present, checked: known ids, no question under two topics."""
+    if not (directory / EXAMPLES_FILE).exists():
+        return {}
+    src, found = read_yaml(directory / EXAMPLES_FILE, EXAMPLES_FILE)
+    problems.extend(found)
+    parsed = _validate(ExamplesFile, src, problems) if src else None
+    if parsed is None or src is None:
+        return {}
+    known = topic_ids | set(FEATURE_IDS) | {OUT_OF_SCOPE_KEY}
+    check_examples(parsed.root, known, src, problems)
+    return {topic: tuple(questions) for topic, questions in parsed.root.items()}
+
+
 def load_content(directory: Path, channels: Sequence[Capabilities]) -> Content:
     """Load and validate the content folder; raise :class:`ContentError` listing all problems.
 
@@ -200,6 +221,8 @@ def load_content(directory: Path, channels: Sequence[Capabilities]) -> Content:
     if guide and guide_src and ui and ui_src and settings and faq and holidays is not None:
         content = _build(guide, guide_src, ui, ui_src, settings, faq, problems, channels)
         content = replace(content, holidays=holidays)
+        examples = _examples(directory, set(guide.topics), problems)
+        content = replace(content, examples=examples)
         if not problems:
             return content
     problems.sort(key=lambda p: (p.file, p.line))

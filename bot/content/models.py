@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    model_validator,
+)
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -67,6 +74,27 @@ class SettingsFile(Strict):
     values: dict[str, str | int] = Field(default_factory=dict)
 
 
+class LearnedSettings(Strict):
+    """How keywords, the classifier and the nearest example are weighed (bot/faq/decide.py).
+
+    Chosen by cross-validation on content/examples.yaml: ``bench/crossval.py``.
+    """
+
+    alpha: float = Field(default=0.1, gt=0, le=10)
+    temperature: float = Field(default=8.0, gt=0, le=100)
+    learned_weight: float = Field(default=2.0, ge=0, le=10)
+    nearest_weight: float = Field(default=0.5, ge=0, le=10)
+    keyword_cap: float = Field(default=1.0, gt=0, le=10)
+    margin: float = Field(default=0.35, ge=0, le=1)
+    suggest: float = Field(default=0.15, ge=0, le=1)
+
+
+class ExamplesFile(RootModel[dict[str, list[NonEmpty]]]):
+    """content/examples.yaml: topic or feature id (or out_of_scope) -> example questions."""
+
+    model_config = ConfigDict(frozen=True)
+
+
 class FaqFile(Strict):
     """content/faq.yaml: how free-text questions are matched (keywords live with topics)."""
 
@@ -80,6 +108,7 @@ class FaqFile(Strict):
     greetings: dict[Literal["hello", "thanks"], list[NonEmpty]] = Field(default_factory=dict)
     # Keywords of the bot's own features (topic ids from DESIGN.md), answered with an entry.
     features: dict[Literal["remind"], dict[str, Weight]] = Field(default_factory=dict)
+    learned: LearnedSettings = Field(default_factory=LearnedSettings)
 
 
 class YearHolidays(Strict):

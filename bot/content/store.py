@@ -6,13 +6,26 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.content.loader import Content, load_content
+from bot.content.loader import OUT_OF_SCOPE_KEY, Content, load_content
 from bot.core.channel import Capabilities
+from bot.faq.decide import Judge, Weights, examples_from
 from bot.faq.matcher import Matcher
 
 
-def build_matcher(content: Content) -> Matcher:
-    """The free-text matcher for ``content`` (topic keywords plus faq.yaml settings)."""
+def build_matcher(content: Content) -> Judge:
+    """The free-text matcher for ``content``: keywords, faq.yaml settings, example bank."""
+    faq = content.faq
+    bank = {t: q for t, q in content.examples.items() if t != OUT_OF_SCOPE_KEY}
+    weights = Weights(**faq.learned.model_dump())
+    return Judge(
+        keyword_matcher(content),
+        examples_from(bank, content.examples.get(OUT_OF_SCOPE_KEY, ())),
+        weights,
+    )
+
+
+def keyword_matcher(content: Content) -> Matcher:
+    """The keyword part alone (topic keywords plus faq.yaml settings)."""
     faq = content.faq
     topics: dict[str, Mapping[str, float]] = {t.id: t.keywords for t in content.topics.values()}
     topics.update({feature: keywords for feature, keywords in faq.features.items()})
@@ -39,7 +52,7 @@ class ContentStore:
         self.directory = directory
         self.channels = tuple(channels)
         self.current = content
-        self.matcher = build_matcher(content)
+        self.matcher: Judge = build_matcher(content)
 
     @classmethod
     def open(cls, directory: Path, channels: Sequence[Capabilities]) -> ContentStore:
@@ -53,6 +66,6 @@ class ContentStore:
         self.current, self.matcher = content, matcher
         return content
 
-    def _load(self) -> tuple[Content, Matcher]:
+    def _load(self) -> tuple[Content, Judge]:
         content = load_content(self.directory, self.channels)
         return content, build_matcher(content)

@@ -64,6 +64,9 @@ class Match:
     candidates: tuple[tuple[str, float], ...] = ()
     hits: tuple[Hit, ...] = ()
     greeting: str | None = None
+    learned: tuple[tuple[str, float], ...] = ()  # classifier: (topic, probability), best first
+    nearest: tuple[tuple[str, float, str], ...] = ()  # (topic, similarity, closest example)
+    outside: float = 0.0  # the score of "out of scope" (its examples)
 
     def others(self, limit: int = 3, floor: float = 0.0) -> list[str]:
         """Other likely topics after the answered one, best first."""

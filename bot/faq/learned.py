@@ -1,0 +1,78 @@
+"""A topic classifier learned from the example questions: naive Bayes over characters and sounds.
+
+Each example is reduced to the set of its characters, character bigrams and sound bigrams
+(same-sound typos share them); a topic's model is how often each feature appears in its
+examples. Training is one pass over the bank (milliseconds), so teaching an example or a
+/reload rebuilds it at once. The out-of-scope examples are a class of their own, so a
+question that reads like them loses to "not covered".
+
+Naive Bayes is overconfident; ``temperature`` flattens its log-odds into probabilities that
+mix with keyword scores (see ``faq.yaml`` ``learned``; chosen by cross-validation on the
+bank with ``bench/crossval.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+
+from bot.faq.normalize import normalize, sound_key
+
+
+def features(normalized: str) -> set[str]:
+    """Characters, character bigrams and sound bigrams of already-normalised text."""
+    sound = sound_key(normalized)
+    found = set(normalized)
+    for i in range(len(normalized) - 1):
+        found.add(normalized[i : i + 2])
+        found.add("~" + sound[i : i + 2])
+    return found
+
+
+class NaiveBayes:
+    """Multinomial naive Bayes over feature presence, with a uniform prior over topics."""
+
+    def __init__(self, examples: Mapping[str, Iterable[str]], *, alpha: float = 0.1) -> None:
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        vocabulary: set[str] = set()
+        for topic, questions in examples.items():
+            for question in questions:
+                found = features(normalize(question))
+                if found:
+                    counts[topic].update(found)
+                    vocabulary |= found
+        size = len(vocabulary) or 1
+        self._topics = tuple(counts)
+        totals = {t: sum(c.values()) + alpha * size for t, c in counts.items()}
+        # One column per feature: its log-probability under each topic, in _topics order, so
+        # a question's log-likelihoods are a few column sums (C loops, not Python ones).
+        self._columns: dict[str, tuple[float, ...]] = {
+            f: tuple(math.log((counts[t][f] + alpha) / totals[t]) for t in self._topics)
+            for f in vocabulary
+        }
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self._topics
+
+    def log_likelihoods(self, normalized: str) -> dict[str, float]:
+        """Topic -> log-likelihood of the question's known features (empty: none known)."""
+        columns = [c for c in map(self._columns.get, features(normalized)) if c is not None]
+        if not columns:
+            return {}
+        return dict(zip(self._topics, map(math.fsum, zip(*columns, strict=True)), strict=True))
+
+    def probabilities(self, normalized: str, temperature: float = 8.0) -> dict[str, float]:
+        """Topic -> probability (sums to 1; empty when no feature was ever seen)."""
+        return soften(self.log_likelihoods(normalized), temperature)
+
+
+def soften(logs: Mapping[str, float], temperature: float) -> dict[str, float]:
+    """Log-likelihoods to probabilities, flattened by ``temperature``."""
+    if not logs:
+        return {}
+    top = max(logs.values())
+    weights = {t: math.exp((v - top) / temperature) for t, v in logs.items()}
+    total = sum(weights.values())
+    return {t: w / total for t, w in weights.items()}
