@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot [run | console | ask | wechat | wechat-menu | check-content]``.
+"""Command line: ``python -m bot [run | console | ask | wechat | wechat-menu | check-content |
+export-learned]``.
 
 Without a sub-command it runs on Telegram when BOT_TOKEN is set and in the terminal otherwise,
 so a newcomer sees the bot in seconds. This module parses arguments, reads settings and
@@ -24,6 +25,8 @@ from bot.app import open_content, questions_only
 from bot.channels import CHANNELS
 from bot.config import Settings
 from bot.content import ContentError, ContentStore, load_content
+from bot.content.loader import OUT_OF_SCOPE_KEY
+from bot.faq.examples import OUT_OF_SCOPE, ranked
 from bot.logs import setup_logging
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -83,15 +86,18 @@ def cmd_check_content(directory: Path | None) -> int:
     return EXIT_OK
 
 
-def cmd_console() -> int:
-    """Run the conversation in this terminal (no token needed)."""
+def cmd_console(db: Path | None = None) -> int:
+    """Run the conversation in this terminal (no token needed).
+
+    ``db`` None: the console's own scratch database, never BOT_DB (see console/runtime.py).
+    """
     from bot.channels.console.runtime import serve
 
     loaded = _load()
     if isinstance(loaded, int):
         return loaded
     try:
-        asyncio.run(serve(*loaded))
+        asyncio.run(serve(*loaded, db))
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:
@@ -112,6 +118,11 @@ def cmd_ask(questions: list[str], *, as_json: bool) -> int:
         match, reply = matcher.answer(question)
         answer = "\n\n".join(m.text.plain_text.strip() for m in reply.messages)
         if as_json:
+            nearest = match.nearest or tuple(
+                (n.topic, round(n.similarity, 3), n.example)
+                for n in ranked(matcher.store.matcher.examples.nearest(match.normalized))[:3]
+            )
+            shown = {OUT_OF_SCOPE: OUT_OF_SCOPE_KEY}  # the example bank's key, as in content
             record = {
                 "question": question,
                 "topic": match.topic,
@@ -120,11 +131,27 @@ def cmd_ask(questions: list[str], *, as_json: bool) -> int:
                 "kind": match.kind,
                 "matched": [asdict(hit) for hit in match.hits],
                 "candidates": [list(c) for c in match.candidates[:5]],
+                # classifier: topic, probability; nearest: topic, similarity, closest example
+                "learned": [[shown.get(t, t), p] for t, p in match.learned],
+                "nearest": [[shown.get(t, t), s, e] for t, s, e in nearest],
+                "outside": match.outside,  # the score of "out of scope"
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
         else:
             found = ", ".join(f"{h.keyword}[{h.how}]→{h.topic}" for h in match.hits) or "-"
             print(f"{question}\n  → {match.topic or match.kind} (score {match.score:.2f}; {found})")
+    return EXIT_OK
+
+
+def cmd_export_learned() -> int:
+    """Print what admins taught (BOT_DB) as YAML in the shape of content/examples.yaml."""
+    from bot.app import learned_examples
+    from bot.teach import learned_yaml
+
+    settings = _settings()
+    if settings is None:
+        return EXIT_USAGE
+    print(learned_yaml(asyncio.run(learned_examples(settings))), end="", flush=True)
     return EXIT_OK
 
 
@@ -200,7 +227,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run on Telegram (long polling); needs BOT_TOKEN")
-    sub.add_parser("console", help="the same conversation in this terminal; no token needed")
+    console = sub.add_parser(
+        "console", help="the same conversation in this terminal; no token needed"
+    )
+    console.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="use this SQLite database (default: a scratch data/console.db, never BOT_DB); "
+        "even then only the console user is served: no admin rights, no broadcasts, "
+        "no other users' reminders",
+    )
     ask = sub.add_parser("ask", help="match questions to topics (debugging the matcher)")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
     ask.add_argument("question", nargs="+", help="questions, or - to read one per line")
@@ -208,6 +245,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("wechat-menu", help="print the WeChat custom menu JSON built from content")
     check = sub.add_parser("check-content", help="validate content files; exit 1 on problems")
     check.add_argument("directory", nargs="?", type=Path, help="content folder (BOT_CONTENT_DIR)")
+    sub.add_parser(
+        "export-learned",
+        help="print the examples admins taught in /unanswered (BOT_DB) as YAML for "
+        "content/examples.yaml",
+    )
     return parser
 
 
@@ -223,7 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("wechat", "wechat-menu"):
         return cmd_wechat(menu_only=args.command == "wechat-menu")
     if args.command == "console":
-        return cmd_console()
+        return cmd_console(args.db)
+    if args.command == "export-learned":
+        return cmd_export_learned()
     settings = _settings()
     if settings is None:
         return EXIT_USAGE

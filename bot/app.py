@@ -24,6 +24,7 @@ from bot.channels import CHANNELS
 from bot.config import Settings
 from bot.content import ContentStore
 from bot.core.conversation import Conversation
+from bot.core.flood import FloodGuard
 from bot.core.router import Router
 from bot.delivery import Senders
 from bot.delivery.worker import Worker
@@ -33,7 +34,17 @@ from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.flow import ReminderNotes, RemindFlow
 from bot.reminders.manage import ManageReminders
 from bot.reminders.service import ReminderService
-from bot.storage import BroadcastRepo, ChatRepo, Database, ReminderRepo, UnansweredRepo
+from bot.storage import (
+    BroadcastRepo,
+    ChatRepo,
+    Database,
+    LearnedExample,
+    LearnedRepo,
+    ReminderRepo,
+    UnansweredRepo,
+    VoteRepo,
+)
+from bot.teach import Teaching
 
 CAPABILITIES = {channel.name: channel for channel in CHANNELS}
 STOP_TIMEOUT = 10.0  # seconds sends in flight may take to finish at shutdown
@@ -92,17 +103,25 @@ async def assemble(
     reminder_notes: ReminderNotes | None = None,
     clock: Clock = utc_now,
     db: Database | None = None,
+    flood: FloodGuard | None = None,
 ) -> App:
     """Open storage and wire every feature for a process that delivers through ``senders``.
 
     ``senders`` maps channel names to the senders this process has: reminders and broadcasts
     reach chats of those channels only. ``broadcasts`` False leaves running broadcasts to
     the process where admins work (Telegram). ``reminder_notes`` are per-channel notes shown
-    when /remind starts (how reminders reach a WeChat user).
+    when /remind starts (how reminders reach a WeChat user). ``flood``: the per-user flood
+    guard (tests pass one with their own clock).
     """
     db = db or await Database.open(settings.db)
     timezone = ZoneInfo(settings.timezone)
     router = Router()
+    learned = LearnedRepo(db)
+
+    async def taught() -> list[tuple[str, str]]:
+        return [(example.question, example.topic) for example in await learned.all()]
+
+    await store.learn_from(taught)  # the matcher knows what admins taught, now and on /reload
 
     guide = Guide(store)
     audience = Audience(ChatRepo(db), store, clock, CAPABILITIES)
@@ -140,18 +159,29 @@ async def assemble(
                 wake=broadcasts_changed,
             )
         )
+    unanswered, votes = UnansweredRepo(db), VoteRepo(db)
     questions = Questions(
         store,
         guide,
         router.topic_answers,
-        unanswered=UnansweredRepo(db),
+        unanswered=unanswered,
+        votes=votes,
         on_answered=audience.answered,
         clock=clock,
+    )
+    teaching = Teaching(
+        store,
+        unanswered,
+        learned,
+        votes,
+        clock=clock,
         timezone=timezone,
+        channels=CAPABILITIES,
     )
     for feature in (
         guide,
         questions,
+        teaching,
         remind,
         ManageReminders(service, remind),
         audience,
@@ -159,19 +189,25 @@ async def assemble(
         Admin(store),
     ):
         feature.register(router)
-    conversation = Conversation(store, router, CAPABILITIES)
+    conversation = Conversation(store, router, CAPABILITIES, flood)
     return App(db, store, conversation, audience, workers, clock)
 
 
 def questions_only(settings: Settings, store: ContentStore) -> Questions:
     """The free-text matcher and its answers with no storage (the ``ask`` command line)."""
-    return Questions(
-        store,
-        Guide(store),
-        {},
-        clock=utc_now,
-        timezone=ZoneInfo(settings.timezone),
-    )
+    return Questions(store, Guide(store), {}, clock=utc_now)
+
+
+async def learned_examples(settings: Settings) -> list[LearnedExample]:
+    """What admins taught, read from BOT_DB (none when the database does not exist yet)."""
+    path = settings.db
+    if str(path) != ":memory:" and not path.exists():
+        return []
+    db = await Database.open(path)
+    try:
+        return await LearnedRepo(db).all()
+    finally:
+        await db.close()
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.content import ContentStore
 from bot.content.ui_models import AudienceTexts
 from bot.core.channel import Capabilities
+from bot.core.keyboards import menu_button
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, Who
 from bot.core.text import fill, markup
@@ -50,6 +51,8 @@ class Audience:
         router.command("stats", self._stats, admin=True)
         router.action(PREFIX, self.on_action)
         router.extend("start", self._on_start)
+        router.topic_answer("subscribe", lambda who: self.offer(who, True))
+        router.topic_answer("unsubscribe", lambda who: self.offer(who, False))
 
     # -- what channels report ------------------------------------------------------------
 
@@ -129,10 +132,30 @@ class Audience:
         await self.repo.set_subscribed(who.channel, who.chat_id, on, now)
         return Reply.single(markup(self.t.subscribed if on else self.t.unsubscribed))
 
+    def offer(self, who: Who, on: bool) -> Reply:
+        """A typed question about subscribing (``on``) or unsubscribing: a button to confirm.
+
+        Nothing changes until the user taps; in a group the group's admins decide.
+        """
+        if who.chat_type in GROUP_TYPES:
+            return Reply.single(markup(self.t.ask_group))
+        if on:
+            button = Button(self.t.btn_yes, f"{PREFIX}on")
+        else:
+            button = Button(self.t.btn_unsubscribe, f"{PREFIX}off")
+        text = self.t.ask_subscribe if on else self.t.ask_unsubscribe
+        return Reply.single(markup(text), ((button,), menu_button(self.store.current)))
+
     async def on_action(self, who: Who, action: str) -> Reply:
-        """The buttons of the one-time offer."""
+        """The buttons of the one-time offer and of a typed question's offer."""
+        if who.chat_type in GROUP_TYPES:  # subscriptions are per chat: a group's admins decide
+            return Reply.single(markup(self.t.ask_group))
         on = action == f"{PREFIX}on"
-        await self.repo.set_subscribed(who.channel, who.user_id, on, self.clock())
+        now = self.clock()
+        await self.repo.seen(who.channel, who.user_id, "private", who.chat_title, now)
+        await self.repo.set_subscribed(who.channel, who.user_id, on, now)
+        if action == f"{PREFIX}off":
+            return Reply.single(markup(self.t.unsubscribed))
         return Reply.single(markup(self.t.subscribed if on else self.t.declined))
 
     async def _stats(self, request: Request) -> Reply:

@@ -1,25 +1,34 @@
 """Free-text questions: match them to a topic and answer; keep the ones without an answer.
 
-Registers itself as the router's answer to typed words, and /unanswered for admins.
-``answer`` is pure (no storage), so the ``ask`` command line uses it alone.
+Registers itself as the router's answer to typed words. A question without an answer is
+recorded (for /unanswered, see ``teach.py``); its "did you mean" buttons carry the recorded
+row, so a user's pick counts as a vote for that topic (``v:<row id>:<topic>``) and then
+shows the topic like any topic button. ``answer`` is pure (no storage), so the ``ask``
+command line uses it alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.content import Content, ContentStore, Topic
 from bot.core.keyboards import menu_button, with_menu
+from bot.core.numbers import parse_int
 from bot.core.reply import Button, Reply, topic_action
-from bot.core.router import Request, Router, TopicAnswer, Who
-from bot.core.text import Text, fill, markup
+from bot.core.router import Router, TopicAnswer, Who
+from bot.core.text import markup
 from bot.faq import Match
 from bot.guide import Guide
-from bot.storage import UnansweredRepo
+from bot.storage import UnansweredRepo, VoteRepo
 
-UNANSWERED_SHOWN = 20
+VOTE_PREFIX = "v:"
+ROW_ID_DIGITS = 19  # SQLite's largest rowid has 19 digits
+
+
+def vote_action(row_id: int, topic_id: str) -> str:
+    """A "did you mean" button for the question recorded as ``row_id`` (at most 54 bytes)."""
+    return f"{VOTE_PREFIX}{row_id}:{topic_id}"
 
 
 class Questions:
@@ -32,55 +41,82 @@ class Questions:
         topic_answers: dict[str, TopicAnswer],
         *,
         unanswered: UnansweredRepo | None = None,
+        votes: VoteRepo | None = None,
         on_answered: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], datetime],
-        timezone: ZoneInfo,
     ) -> None:
         self.store = store
         self.guide = guide
         self.topic_answers = topic_answers
         self.unanswered_repo = unanswered
+        self.votes = votes
         self.on_answered = on_answered
         self.clock = clock
-        self.timezone = timezone
 
     def register(self, router: Router) -> None:
-        """Typed questions and /unanswered."""
+        """Typed questions and the votes of their "did you mean" buttons."""
         router.free_text(self.question)
-        router.command("unanswered", self._unanswered, admin=True)
+        router.action(VOTE_PREFIX, self._vote)
 
     def answer(self, text: str, who: Who | None = None) -> tuple[Match, Reply]:
         """Match free text and build the reply, without recording anything."""
         content, matcher = self.store.current, self.store.matcher
         match = matcher.match(text)
+        return match, self._reply(content, match, who)
+
+    def _reply(
+        self, content: Content, match: Match, who: Who | None, asked: int | None = None
+    ) -> Reply:
+        """The answer to ``match``; "did you mean" buttons vote for row ``asked`` if given."""
         if match.kind == "topic" and match.topic is not None:
             topic = content.topics.get(match.topic)
             if topic is not None:
                 reply = self.guide.topic(topic.id, self._others(content, topic, match))
                 assert reply is not None
-                return match, reply
+                return reply
             feature = self.topic_answers.get(match.topic)
             if feature is not None and who is not None:
-                return match, feature(who)
+                return feature(who)
         if match.kind == "greeting":
             texts = content.ui.texts
             greeting = texts.greeting_thanks if match.greeting == "thanks" else texts.greeting_hello
-            return match, with_menu(content, greeting)
+            return with_menu(content, greeting)
         guesses = self._guesses(content, match)
         if match.kind == "none" and guesses:
-            choices = tuple((Button(content.topics[t].button, topic_action(t)),) for t in guesses)
+            choices = tuple(
+                (Button(content.topics[t].button, self._choice(asked, t)),) for t in guesses
+            )
             ask = markup(content.ui.texts.did_you_mean)
-            return match, Reply.single(ask, (*choices, menu_button(content)))
-        return match, with_menu(content, content.ui.texts.no_answer)
+            return Reply.single(ask, (*choices, menu_button(content)))
+        return with_menu(content, content.ui.texts.no_answer)
+
+    @staticmethod
+    def _choice(asked: int | None, topic_id: str) -> str:
+        return topic_action(topic_id) if asked is None else vote_action(asked, topic_id)
 
     async def question(self, who: Who, text: str) -> Reply:
         """Answer typed words; questions without an answer are kept for /unanswered."""
-        match, reply = self.answer(text, who)
+        content, matcher = self.store.current, self.store.matcher
+        match = matcher.match(text)
         if match.kind == "topic" and self.on_answered is not None:
             await self.on_answered()
+        asked: int | None = None
         unanswered = match.kind in ("none", "out_of_scope")
         if unanswered and self.unanswered_repo is not None and match.normalized:
-            await self.unanswered_repo.record(match.normalized, text.strip(), self.clock())
+            asked = await self.unanswered_repo.record(match.normalized, text.strip(), self.clock())
+        return self._reply(content, match, who, asked)
+
+    async def _vote(self, who: Who, action: str) -> Reply:
+        """A "did you mean" pick: count it for the question, then show the topic."""
+        asked, _, topic_id = action.removeprefix(VOTE_PREFIX).partition(":")
+        reply = self.guide.topic(topic_id)
+        if reply is None:  # a topic a reload removed, or data no button carried
+            return with_menu(self.store.current, self.store.current.ui.texts.stale_button)
+        row_id = parse_int(asked, max_digits=ROW_ID_DIGITS)
+        if row_id is not None and self.unanswered_repo is not None and self.votes is not None:
+            row = await self.unanswered_repo.get(row_id)
+            if row is not None:
+                await self.votes.vote(row.normalized, topic_id, self.clock())
         return reply
 
     @staticmethod
@@ -99,17 +135,3 @@ class Questions:
             if ref not in others:
                 others.append(ref)
         return others
-
-    async def _unanswered(self, request: Request) -> Reply:
-        """Admin only: the most asked questions that got no answer."""
-        texts = self.store.current.ui.texts
-        rows = await self.unanswered_repo.top(UNANSWERED_SHOWN) if self.unanswered_repo else []
-        if not rows:
-            return Reply.single(markup(texts.unanswered_empty))
-        lines = [markup(texts.unanswered_header).strip()]
-        for row in rows:
-            seen = row.last_seen.astimezone(self.timezone).strftime("%m-%d %H:%M")
-            lines.append(
-                fill(texts.unanswered_item, count=str(row.count), text=row.example, seen=seen)
-            )
-        return Reply.single(Text.join("\n", lines))

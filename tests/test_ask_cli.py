@@ -23,6 +23,24 @@ def test_ask_json_from_stdin_keeps_order_and_fields() -> None:
     assert {"keyword": "准考证号", "how": "pinyin"}.items() <= rows[0]["matched"][0].items()
 
 
+def test_ask_json_explains_classifier_nearest_examples_and_out_of_scope() -> None:
+    questions = ["准考证号码想不起来了咋整", "今天天气怎么样", "成绩"]
+    result = run_cli("ask", "--json", "-", stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    lost, weather, vague = (json.loads(line) for line in result.stdout.splitlines())
+    for row in (lost, weather, vague):
+        assert {"learned", "nearest", "outside", "matched", "candidates"} <= set(row)
+        assert isinstance(row["outside"], float | int)
+        assert len(row["nearest"]) <= 3
+        for topic, similarity, example in row["nearest"]:
+            assert isinstance(topic, str) and 0 < similarity <= 1 and example
+    assert lost["learned"][0][0] == "lost_ticket"
+    assert lost["nearest"][0][0] == "lost_ticket"
+    assert abs(sum(p for _, p in lost["learned"]) - 1) < 0.2  # the top five of a distribution
+    assert weather["learned"][0][0] == "out_of_scope"  # the bank's key, as in content
+    assert weather["outside"] > lost["outside"]
+
+
 def test_ask_plain_explains_the_match() -> None:
     result = run_cli("ask", "官网打不开")
     assert result.returncode == 0, result.stderr

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from bot.app import App
 from bot.channels import CHANNELS
 from bot.content import ContentError, ContentStore, load_content
+from bot.core.router import Who
 from bot.faq.decide import Judge, Weights
-from bot.faq.examples import OUT_OF_SCOPE, ExampleIndex
+from bot.faq.examples import OUT_OF_SCOPE, ExampleIndex, with_learned
 from bot.faq.learned import NaiveBayes
 from bot.faq.matcher import Matcher
 from bot.faq.normalize import normalize
@@ -79,3 +82,54 @@ def test_one_question_under_two_topics_is_refused(content_copy: Path) -> None:
     path.write_text(text, "utf-8")
     found = problems_of(content_copy)
     assert any("examples.yaml:" in p and "the same question is under" in p for p in found), found
+
+
+async def test_typed_wish_to_subscribe_offers_a_button_that_subscribes(app: App) -> None:
+    who = Who("telegram", 4242, 4242, chat_type="private")
+    reply = await app.conversation.text("成绩出来了能通知我吗？", who)
+    buttons = [b for m in reply.messages for row in m.buttons for b in row]
+    subscribe = next(b for b in buttons if b.action == "s:on")
+    assert await app.audience.repo.get("telegram", 4242) is None  # nothing changed yet
+    done = await app.conversation.action(subscribe.action, who)
+    assert done is not None and "已订阅" in done.messages[0].text.plain_text
+    row = await app.audience.repo.get("telegram", 4242)
+    assert row is not None and row.subscribed
+    reply = await app.conversation.text("以后别再给我发通知了", who)
+    buttons = [b for m in reply.messages for row in m.buttons for b in row]
+    assert any(b.action == "s:off" for b in buttons)
+    await app.conversation.action("s:off", who)
+    row = await app.audience.repo.get("telegram", 4242)
+    assert row is not None and not row.subscribed
+
+
+def test_learned_examples_replace_content_examples_with_the_same_text() -> None:
+    bank = {"review": ["能申请复核吗", "复核要交钱吗"], "links": ["官网是哪个"]}
+    merged = with_learned(bank, [("能申请复核吗？？", "links"), ("讲个笑话", OUT_OF_SCOPE)])
+    assert merged == {
+        "review": ["复核要交钱吗"],
+        "links": ["官网是哪个", "能申请复核吗？？"],
+        OUT_OF_SCOPE: ["讲个笑话"],
+    }
+    assert with_learned(bank, []) == bank
+
+
+async def test_store_relearns_without_restart_and_reload_keeps_it(content_copy: Path) -> None:
+    taught: list[tuple[str, str]] = []
+
+    async def source() -> list[tuple[str, str]]:
+        return list(taught)
+
+    store = ContentStore.open(content_copy, CHANNELS)
+    await store.learn_from(source)
+    question = "阳泉的那个小程序咋用"
+    assert store.matcher.match(question).topic != "tracking"
+    taught.append((question, "tracking"))
+    before = store.matcher
+    await asyncio.gather(store.relearn(), store.reload(), store.relearn())
+    assert store.matcher is not before
+    assert store.matcher.match(question + "？").topic == "tracking"
+    await store.reload()
+    assert store.matcher.match(question).topic == "tracking"
+    unchanged = store.matcher
+    await store.relearn()  # nothing new: the matcher is not rebuilt
+    assert store.matcher is unchanged

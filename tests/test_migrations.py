@@ -11,7 +11,16 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.storage import BroadcastRepo, ChatRepo, ChatRow, Database, ReminderRepo, WeChatUserRepo
+from bot.storage import (
+    BroadcastRepo,
+    ChatRepo,
+    ChatRow,
+    Database,
+    LearnedRepo,
+    ReminderRepo,
+    UnansweredRepo,
+    WeChatUserRepo,
+)
 from bot.storage.db import LEGACY_WECHAT_ID_BASE, MIGRATIONS
 
 OLD_VERSION = 7  # the schema before channels
@@ -221,3 +230,41 @@ async def test_migrated_database_reopens(tmp_path: Path) -> None:
         assert _query(path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
         assert _query(path, "SELECT COUNT(*) FROM chats WHERE channel = 'wechat'") == [(1,)]
         assert _query(path, "SELECT chat_id FROM reminders WHERE channel = 'wechat'") == [(3,)]
+
+
+async def test_unanswered_questions_get_ids_and_teaching_tables(tmp_path: Path) -> None:
+    """Version 13 -> 14: unanswered rows keep their counts and get ids; learning starts empty."""
+    path = tmp_path / "bot.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for target, script in enumerate(MIGRATIONS[:13], start=1):
+            connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+        connection.executemany(
+            "INSERT INTO unanswered VALUES (?, ?, ?, ?, ?)",
+            [
+                ("二建成绩", "二建成绩？", 3, _ts(T0), _ts(T0 + timedelta(hours=2))),
+                ("天气", "天气", 1, _ts(T0 - timedelta(days=1)), _ts(T0)),
+            ],
+        )
+    finally:
+        connection.close()
+    db = await Database.open(path)
+    repo = UnansweredRepo(db)
+    try:
+        rows = await repo.top(10)
+        new_id = await repo.record("新问题", "新问题", T0)
+        learned = await LearnedRepo(db).all()
+    finally:
+        await db.close()
+    assert [(r.normalized, r.example, r.count, r.handled) for r in rows] == [
+        ("二建成绩", "二建成绩？", 3, False),
+        ("天气", "天气", 1, False),
+    ]
+    assert rows[0].last_seen == T0 + timedelta(hours=2)
+    assert sorted(r.id for r in rows) == [1, 2] and new_id == 3  # ids in order first seen
+    assert learned == []
+    assert _query(path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert _query(path, "PRAGMA integrity_check") == [("ok",)]
+    assert _query(path, "SELECT COUNT(*) FROM suggestion_votes") == [(0,)]
+    assert _index_columns(path, "unanswered_open") == ["count", "last_seen"]
+    assert not _query(path, "SELECT name FROM sqlite_master WHERE name LIKE '%_new'")

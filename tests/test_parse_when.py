@@ -527,6 +527,8 @@ def test_explain_stops_at_self_reference() -> None:
 
 
 def test_dates_package_imports_no_bot_feature() -> None:
+    # bot.core.numbers is the one reader of typed digits; it imports nothing itself.
+    allowed = ("bot.core.numbers",)
     for path in sorted(DATES_PACKAGE.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
@@ -537,7 +539,8 @@ def test_dates_package_imports_no_bot_feature() -> None:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                assert top != "bot" or name.startswith("bot.dates."), (path.name, name)
+                inside = name.startswith("bot.dates.") or name in allowed
+                assert top != "bot" or inside, (path.name, name)
 
 
 EXACT_REFUSALS = [

@@ -12,8 +12,10 @@ from bot.storage import (
     ChatRepo,
     ChatRow,
     Database,
+    LearnedRepo,
     ReminderRepo,
     UnansweredRepo,
+    VoteRepo,
     WeChatUserRepo,
 )
 from bot.storage.db import MIGRATIONS
@@ -65,6 +67,82 @@ async def test_stored_text_is_bounded(tmp_path: Path) -> None:
     finally:
         await db.close()
     assert len(row.normalized) == 200 and len(row.example) == 200
+
+
+async def test_unanswered_row_keeps_its_id_and_leaves_the_list_once_taught(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "bot.db")
+    unanswered, learned = UnansweredRepo(db), LearnedRepo(db)
+    try:
+        first = await unanswered.record("二建啥时候出分", "二建啥时候出分？", T0)
+        other = await unanswered.record("明年报名", "明年报名？", T0)
+        assert await unanswered.record("二建啥时候出分", "二建 啥时候出分", T0) == first
+        assert first != other and await unanswered.open_count() == 2
+        taught = await learned.teach(
+            "二建 啥时候出分",
+            "二建啥时候出分",
+            "out_of_scope",
+            channel="telegram",
+            user_id=900,
+            now=T0 + timedelta(minutes=5),
+            unanswered_id=first,
+        )
+        again = await learned.teach(
+            "二建 啥时候出分", "二建啥时候出分", "review", channel="telegram", user_id=901,
+            now=T0, unanswered_id=first,
+        )  # fmt: skip
+        missing = await learned.teach(
+            "x", "x", "review", channel="telegram", user_id=900, now=T0, unanswered_id=999
+        )
+        await unanswered.record("二建啥时候出分", "二建啥时候出分", T0)  # asked again later
+        open_rows = await unanswered.top(10)
+        row = await unanswered.get(first)
+        examples = await learned.all()
+    finally:
+        await db.close()
+    assert (taught, again, missing) == (True, False, False)
+    assert [r.id for r in open_rows] == [other]  # handled rows stay off the list
+    assert row is not None and row.handled and row.count == 3
+    assert [(e.question, e.normalized, e.topic, e.channel, e.user_id) for e in examples] == [
+        ("二建 啥时候出分", "二建啥时候出分", "out_of_scope", "telegram", 900)
+    ]
+    assert examples[0].taught_at == T0 + timedelta(minutes=5)
+
+
+async def test_teaching_the_same_question_again_replaces_its_topic(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "bot.db")
+    learned = LearnedRepo(db)
+    try:
+        for topic, user in (("review", 1), ("audit", 2)):
+            await learned.teach("复审？", "复审", topic, channel="wechat", user_id=user, now=T0)
+        await learned.teach("'); DROP TABLE learned_examples; --", "drop", "links",
+                            channel="telegram", user_id=3, now=T0)  # fmt: skip
+        examples = await learned.all()
+    finally:
+        await db.close()
+    assert [(e.normalized, e.topic, e.channel, e.user_id) for e in examples] == [
+        ("复审", "audit", "wechat", 2),
+        ("drop", "links", "telegram", 3),
+    ]
+
+
+async def test_votes_count_per_question_and_topic(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "bot.db")
+    votes = VoteRepo(db)
+    try:
+        await votes.vote("查询", "steps", T0)
+        await votes.vote("查询", "links", T0)
+        await votes.vote("查询", "steps", T0 + timedelta(hours=1))
+        await votes.vote("入口", "links", T0)
+        found = await votes.for_questions(["查询", "入口", "没有"])
+        nothing = await votes.for_questions([])
+    finally:
+        await db.close()
+    assert [(v.topic, v.count) for v in found["查询"]] == [("steps", 2), ("links", 1)]
+    assert found["查询"][0].last_at == T0 + timedelta(hours=1)
+    assert [(v.topic, v.count) for v in found["入口"]] == [("links", 1)]
+    assert "没有" not in found and nothing == {}
 
 
 # Channels: a chat or user is (channel, id); the same number on two platforms is two people.

@@ -108,7 +108,12 @@ async def test_same_button_twice_is_not_an_error(tg: Harness) -> None:
 async def test_stale_button_gets_current_menu(tg: Harness) -> None:
     await tg.command("/start")
     menu_id = tg.api.calls_of("sendMessage")[0].response["message_id"]
-    await tg.feed(tg.api.push_callback("t:removed_topic", USER, menu_id))
+    update = tg.api.push_callback("t:removed_topic", USER, menu_id)
+    # The menu was sent before a reload removed this topic: its keyboard still has the button
+    # (taps with data on no button of the message are ignored as forged).
+    stale = {"text": "旧主题", "callback_data": "t:removed_topic"}
+    update["callback_query"]["message"]["reply_markup"] = {"inline_keyboard": [[stale]]}
+    await tg.feed(update)
     edit = tg.sent("editMessageText")[-1]
     assert "按钮已过期" in edit["text"]
     assert ("🏠 返回主菜单", "m") not in buttons(edit)
@@ -146,6 +151,39 @@ async def test_out_of_scope_question_is_declined_and_recorded(tg: Harness) -> No
 async def test_unanswered_is_admin_only(tg: Harness) -> None:
     await tg.command("/unanswered")
     assert "仅限管理员" in tg.sent()[0]["text"]
+
+
+async def test_unanswered_tap_teaches_and_edits_that_question_in_place(tg: Harness) -> None:
+    await tg.feed(tg.api.push_text("二建成绩什么时候出", USER))
+    await tg.command("/unanswered", user=ADMIN)
+    header, item = tg.sent()[-2:]
+    assert "没答上的问题" in header["text"] and "共 1 条" in header["text"]
+    assert item["text"].startswith("1× 二建成绩什么时候出")
+    data = [d for _, d in buttons(item)]
+    assert data[-2].startswith("u:m:") and data[-1].startswith("u:o:")
+    item_id = tg.api.calls_of("sendMessage")[-1].response["message_id"]
+    await tg.feed(tg.api.push_callback(data[-1], ADMIN, item_id))
+    (edit,) = tg.sent("editMessageText")
+    assert int(edit["message_id"]) == item_id
+    assert "已记下：二建成绩什么时候出 → 不在范围内" in edit["text"]
+    assert buttons(edit) == []
+    await tg.command("/unanswered", user=ADMIN)
+    assert "目前没有记录到答不上的问题" in tg.sent()[-1]["text"]
+
+
+async def test_did_you_mean_button_counts_a_vote_and_shows_the_topic(tg: Harness) -> None:
+    await tg.feed(tg.api.push_text("查询", USER))
+    (sent,) = tg.sent()
+    picks = [d for _, d in buttons(sent) if d.startswith("v:")]
+    assert picks and all(len(d.encode()) <= 64 for d in picks)
+    asked_id = tg.api.calls_of("sendMessage")[-1].response["message_id"]
+    await tg.feed(tg.api.push_callback(picks[0], USER, asked_id))
+    (edit,) = tg.sent("editMessageText")
+    topic = picks[0].rsplit(":", 1)[1]
+    label = tg.app.bot_data["app"].store.current.topics[topic].button
+    assert int(edit["message_id"]) == asked_id and label.split(" ")[-1] in edit["text"]
+    await tg.command("/unanswered", user=ADMIN)
+    assert f"用户选过：{label} ×1" in tg.sent()[-1]["text"]
 
 
 async def test_greeting_and_sticker(tg: Harness) -> None:

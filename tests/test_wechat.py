@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
+import secrets
 import signal
 import socket
 import sqlite3
@@ -58,7 +59,8 @@ class Callback:
         self.crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
 
     def query(self, *, bad: bool = False) -> dict[str, str]:
-        timestamp, nonce = str(int(time.time())), "nonce123"
+        # A new nonce per request, as WeChat sends: a repeated one is refused as a replay.
+        timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
         signature = "0" * 40 if bad else sign(TOKEN, timestamp, nonce)
         return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
 
@@ -322,6 +324,8 @@ async def test_reminder_after_48_hours_uses_a_confirmed_subscription_message(
             note = await cb.say(xml_text("/remind", 7001))
             assert "mp.weixin.qq.com/mp/subscribemsg?action=get_confirm" in note
             assert "template_id=TPL-1" in note
+            reserved = re.search(r"reserved=([0-9a-f]{64})", note)  # made for this user
+            assert reserved is not None, note
             saved = await cb.say(xml_text("/remind 6秒后 交学历证明", 7002))
             assert "已设置提醒：交学历证明" in saved
             confirm = {
@@ -329,7 +333,7 @@ async def test_reminder_after_48_hours_uses_a_confirmed_subscription_message(
                 "template_id": "TPL-1",
                 "action": "confirm",
                 "scene": "1000",
-                "reserved": "reminder",
+                "reserved": reserved.group(1),
             }
             async with cb.session.get(cb.url + "/subscribed", params=confirm) as response:
                 assert "已允许发送一次提醒" in await response.text()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.content import ContentStore
 from bot.content.ui_models import BroadcastTexts
+from bot.core.numbers import parse_int
 from bot.core.reply import Button, Reply
 from bot.core.router import Request, Router, Who
 from bot.core.text import Text, check_markup, fill, markup
@@ -20,6 +21,7 @@ from bot.storage import AUDIENCES, Broadcast, BroadcastRepo, Counts
 
 PREFIX = "b:"
 MAX_TEXT = 3500  # room for the preview frame within Telegram's 4096
+ID_DIGITS = 18  # a stored id (SQLite integers are 64-bit)
 
 
 class BroadcastFlow:
@@ -104,8 +106,8 @@ class BroadcastFlow:
         """Audience choice, confirm, cancel and stop buttons."""
         verb, _, rest = action.removeprefix(PREFIX).partition(":")
         number, _, audience = rest.partition(":")
-        valid = number.isascii() and number.isdigit()
-        broadcast = await self.repo.get(int(number)) if valid else None
+        broadcast_id = parse_int(number, max_digits=ID_DIGITS)
+        broadcast = await self.repo.get(broadcast_id) if broadcast_id is not None else None
         not_found = Reply.single(markup(self.t.not_found))
         if broadcast is None or (broadcast.admin_id != who.user_id and verb != "s"):
             return not_found

@@ -68,6 +68,7 @@ SECTION_PLACEHOLDERS = {
     "audience": AUDIENCE_PLACEHOLDERS,
     "broadcast": BROADCAST_PLACEHOLDERS,
     "wechat": frozenset({"link"}),
+    "teach": frozenset({"total", "first", "last", "votes", "topic", "n", "text", "left"}),
     "dates": frozenset(
         {"year", "month", "day", "hour", "minute", "small", "clock", "period", "date", "time"}
         | {"example", "weekday", "next_month", "at", "years", "hint", "label"}

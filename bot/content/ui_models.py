@@ -8,6 +8,9 @@ from pydantic import StringConstraints
 
 from bot.content.models import CommandDescription, Label, NonEmpty, Strict
 
+# Shown as a pop-up to whoever tapped (Telegram's answerCallbackQuery takes 200 characters).
+Alert = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
 
 class UiTexts(Strict):
     """Fixed texts of the conversation that are not guide topics."""
@@ -25,7 +28,9 @@ class UiTexts(Strict):
     unanswered_header: NonEmpty
     unanswered_item: NonEmpty
     unanswered_empty: NonEmpty
-    not_admin: NonEmpty
+    not_admin: Alert
+    not_yours: Alert
+    flood: Alert
     reload_ok: NonEmpty
     reload_failed: NonEmpty
     stale_button: NonEmpty
@@ -101,6 +106,11 @@ class AudienceTexts(Strict):
     group_subscribed: NonEmpty
     group_unsubscribed: NonEmpty
     stats: NonEmpty
+    # Typed questions about the features ("成绩出来能通知我吗", "别发了"): an offer to confirm.
+    ask_subscribe: NonEmpty
+    ask_unsubscribe: NonEmpty
+    btn_unsubscribe: Label
+    ask_group: NonEmpty
 
 
 class BroadcastTexts(Strict):
@@ -151,6 +161,7 @@ class WeChatTexts(Strict):
     subscribe_note: NonEmpty
     subscribe_done: NonEmpty
     subscribe_cancelled: NonEmpty
+    subscribe_refused: NonEmpty
     reminders_unavailable: NonEmpty
 
 
@@ -186,6 +197,27 @@ class DateTexts(Strict):
     default_time_past: NonEmpty
     past: NonEmpty
     too_far: NonEmpty
+
+
+class TeachTexts(Strict):
+    """One-tap teaching in /unanswered (ui.yaml, section teach)."""
+
+    page: NonEmpty
+    votes: NonEmpty
+    vote_item: NonEmpty
+    other_topics: Label
+    out_of_scope: Label
+    next_page: Label
+    more: NonEmpty
+    pick: NonEmpty
+    learned: NonEmpty
+    learned_out: NonEmpty
+    gone: NonEmpty
+    no_topic: NonEmpty
+    # The bot's own features, offered as answers like the guide's topics.
+    feature_remind: Label
+    feature_subscribe: Label
+    feature_unsubscribe: Label
 
 
 class UiButtons(Strict):
@@ -228,6 +260,7 @@ class UiFile(Strict):
     broadcast: BroadcastTexts
     wechat: WeChatTexts
     dates: DateTexts
+    teach: TeachTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands

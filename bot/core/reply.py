@@ -56,14 +56,26 @@ class Message:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the bot says in answer to one input: one or more messages, in order."""
+    """What the bot says in answer to one input: one or more messages, in order.
+
+    No messages: say nothing (an input the flood guard ignores). ``alert``: a short note
+    for the person who tapped a button only (none when there are no messages), while the
+    tapped message stays as it is; channels with pop-ups (Telegram's ``show_alert``) show
+    it so, the others (private chats only) as an ordinary message.
+    """
 
     messages: tuple[Message, ...] = field(default_factory=tuple)
+    alert: bool = False
 
     @classmethod
     def single(cls, text: Text, buttons: Rows = ()) -> Reply:
         """A reply of one message."""
         return cls((Message(text, buttons),))
+
+    @classmethod
+    def tap_alert(cls, text: Text) -> Reply:
+        """A private note to whoever tapped; nothing else changes (see ``alert``)."""
+        return cls((Message(text),), alert=True)
 
     @classmethod
     def of(cls, texts: Sequence[Text], buttons: Rows = ()) -> Reply:

@@ -163,7 +163,10 @@ class _Parser(HTMLParser):
     """Builds spans from the content syntax and collects every reason it is invalid."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+        # Entities are decoded here (handle_entityref, handle_charref), not before
+        # handle_data: a bare '<' or '>' in the data is then one the author typed, while
+        # &lt; and &gt; (the form the error asks for) become literal characters.
+        super().__init__(convert_charrefs=False)
         self.stack: list[tuple[str, str | None]] = []  # (tag, href)
         self.spans: list[Span] = []
         self.errors: list[str] = []
@@ -190,9 +193,19 @@ class _Parser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if "<" in data or ">" in data:
             self.errors.append("a bare '<' or '>' must be written as &lt; or &gt;")
+        self._add(data)
+
+    def handle_entityref(self, name: str) -> None:
+        # Unsupported names are reported by finish(); kept as written meanwhile.
+        self._add(html.unescape(f"&{name};") if name in ALLOWED_ENTITIES else f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self._add(html.unescape(f"&#{name};"))
+
+    def _add(self, text: str) -> None:
         styles = frozenset(TAGS[tag] if tag != "a" else "link" for tag, _ in self.stack)
         href = next((h for tag, h in reversed(self.stack) if tag == "a"), None)
-        self.spans.append(Span(data, styles, href))
+        self.spans.append(Span(text, styles, href))
 
     def finish(self, source: str) -> list[str]:
         for name in re.findall(r"&([A-Za-z]+);", source):

@@ -5,7 +5,16 @@ with values; :func:`explain` renders them with the ``dates`` texts of ``content/
 """
 
 from bot.dates.parse import DEFAULT_TIME, MAX_INPUT_CHARS, MAX_YEARS_AHEAD, When, parse_when
-from bot.dates.refusals import CODES, PIECES, PLACEHOLDERS, TEMPLATES, NotUnderstood, explain
+from bot.dates.refusals import (
+    CODES,
+    PIECES,
+    PLACEHOLDERS,
+    TEMPLATES,
+    NotUnderstood,
+    Reject,
+    explain,
+    reject,
+)
 from bot.dates.workdays import Deadline, WorkCalendar, YearArrangement, arrangement
 
 __all__ = [
@@ -18,10 +27,12 @@ __all__ = [
     "TEMPLATES",
     "Deadline",
     "NotUnderstood",
+    "Reject",
     "When",
     "WorkCalendar",
     "YearArrangement",
     "arrangement",
     "explain",
     "parse_when",
+    "reject",
 ]

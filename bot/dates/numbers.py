@@ -1,12 +1,15 @@
 """Normalising the input: full-width characters (NFKC) and numbers written in Chinese.
 
-Also the regular-expression pieces for numbers that the date and time rules share.
+Also the regular-expression pieces for numbers that the date and time rules share. Digits
+are what :mod:`bot.core.numbers` calls digits (ASCII and full-width): NFKC would also turn
+``①`` or ``²`` into ``1`` and ``2``, so characters like those stay as typed (text).
 """
 
 from __future__ import annotations
 
 import unicodedata
 
+from bot.core.numbers import ASCII_DIGITS, is_digit, parse_int
 from bot.dates.refusals import reject
 
 _CN_DIGITS = {
@@ -33,8 +36,9 @@ COUNT = rf"(?:[0-9]{{1,4}}|[{CN}]{{1,3}})"
 
 def cn_number(token: str) -> int | None:
     """Value of ASCII digits or a Chinese numeral up to 99 (十二, 二十五, 两, 零五), else None."""
-    if token.isascii() and token.isdigit():
-        return int(token)
+    value = parse_int(token, max_digits=4)
+    if value is not None:
+        return value
     head, ten, tail = token.partition("十")
     if not ten:
         if len(token) == 1:
@@ -67,6 +71,8 @@ def normalise(raw: str) -> tuple[str, list[int]]:
     origin: list[int] = []
     for index, char in enumerate(raw):
         normal = unicodedata.normalize("NFKC", char)
+        if not is_digit(char) and any(c in ASCII_DIGITS for c in normal):
+            normal = char  # ①, ², ㋀ (1月), 𝟏: digit-like, but not a digit the user typed
         parts.append(normal)
         origin.extend([index] * len(normal))
     origin.append(len(raw))

@@ -13,7 +13,11 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
+from bot.dates.parse import MAX_YEARS_AHEAD
+from bot.dates.refusals import reject
+
 MAX_WORKDAYS = 250  # bound the walk; review windows are a few weeks at most
+LAST_YEAR = 2100  # later start dates are refused: nothing is known of them, and date.max is near
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,15 @@ class WorkCalendar:
             return day.weekday() < 5, False
 
     def add_workdays(self, start: date, count: int) -> Deadline:
-        """The ``count``-th working day after ``start`` (``start`` itself is not counted)."""
+        """The ``count``-th working day after ``start`` (``start`` itself is not counted).
+
+        Raises :class:`~bot.dates.refusals.Reject` (``too_far``) for a ``start`` after
+        :data:`LAST_YEAR`: counting from 9999-12-31 would run past ``date.max``.
+        """
         if not 1 <= count <= MAX_WORKDAYS:
             raise ValueError(f"count must be 1..{MAX_WORKDAYS}, got {count}")
+        if start.year > LAST_YEAR:
+            raise reject("too_far", at=start.isoformat(), years=MAX_YEARS_AHEAD)
         day, left, unknown = start, count, set()
         while left:
             day += timedelta(days=1)

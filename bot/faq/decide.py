@@ -69,9 +69,10 @@ class Judge:
             return found
         known = self.examples.exact.get(norm)
         if known is not None:  # asked exactly like an example (or one an admin taught)
+            declined: Kind = "greeting" if found.greeting is not None else "out_of_scope"
             return replace(
                 found,
-                kind="out_of_scope" if known == OUT_OF_SCOPE else "topic",
+                kind=declined if known == OUT_OF_SCOPE else "topic",
                 topic=None if known == OUT_OF_SCOPE else known,
                 score=COMMAND_SCORE,
                 candidates=() if known == OUT_OF_SCOPE else ((known, COMMAND_SCORE),),

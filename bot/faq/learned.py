@@ -44,13 +44,18 @@ class NaiveBayes:
                     vocabulary |= found
         size = len(vocabulary) or 1
         self._topics = tuple(counts)
-        totals = {t: sum(c.values()) + alpha * size for t, c in counts.items()}
+        totals = [sum(counts[t].values()) + alpha * size for t in self._topics]
         # One column per feature: its log-probability under each topic, in _topics order, so
         # a question's log-likelihoods are a few column sums (C loops, not Python ones).
-        self._columns: dict[str, tuple[float, ...]] = {
-            f: tuple(math.log((counts[t][f] + alpha) / totals[t]) for t in self._topics)
-            for f in vocabulary
-        }
+        # Most features are unseen in most topics: start every column from the unseen
+        # values and compute only the seen ones (a rebuild after teaching stays fast).
+        unseen = [math.log(alpha / total) for total in totals]
+        seen: dict[str, list[float]] = {f: unseen.copy() for f in vocabulary}
+        for index, topic in enumerate(self._topics):
+            total = totals[index]
+            for feature, count in counts[topic].items():
+                seen[feature][index] = math.log((count + alpha) / total)
+        self._columns: dict[str, tuple[float, ...]] = {f: tuple(c) for f, c in seen.items()}
 
     @property
     def topics(self) -> tuple[str, ...]:

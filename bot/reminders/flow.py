@@ -18,7 +18,7 @@ from bot.core.keyboards import menu_button, menu_rows
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, TextHandler, Who
 from bot.core.text import Text, fill, markup
-from bot.dates import NotUnderstood, When, explain, parse_when
+from bot.dates import NotUnderstood, Reject, When, explain, parse_when
 from bot.reminders.service import (
     DEFAULT_LEADS,
     KINDS,
@@ -159,7 +159,10 @@ class RemindFlow:
         if isinstance(parsed, NotUnderstood):
             return self.refusal(parsed)
         if draft.step == "release":
-            _, deadline = self.service.review_deadline(parsed.at.date())
+            try:
+                _, deadline = self.service.review_deadline(parsed.at.date())
+            except Reject as refused:
+                return self.refusal(refused.answer)
             draft.due = self.end_of_day(deadline.day)
         else:
             draft.due = parsed.at
@@ -221,7 +224,10 @@ class RemindFlow:
             release = date.fromisoformat(arg)
         except ValueError:
             return self._cancelled()
-        _, deadline = self.service.review_deadline(release)
+        try:
+            _, deadline = self.service.review_deadline(release)
+        except Reject as refused:  # a forged or stale button with a date beyond the calendar
+            return self.refusal(refused.answer, cancel=False)
         draft = Draft("review", now, due=self.end_of_day(deadline.day))
         self.drafts[(who.channel, who.user_id)] = draft
         return self._ask_lead(draft)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from bot.content.ui_models import ReminderTexts
 from bot.core.keyboards import menu_button, menu_rows
+from bot.core.numbers import parse_int
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, Who
 from bot.core.text import Text, fill, markup
-from bot.dates import NotUnderstood, parse_when
+from bot.dates import NotUnderstood, Reject, parse_when
 from bot.reminders.flow import PREFIX, RemindFlow
 from bot.reminders.service import ReminderService
 
 LISTED = 20
+ID_DIGITS = 18  # a stored id (SQLite integers are 64-bit)
 
 
 class ManageReminders:
@@ -72,7 +74,7 @@ class ManageReminders:
 
     async def _change(self, who: Who, action: str) -> Reply:
         verb, _, number = action.removeprefix(PREFIX).partition(":")
-        reminder_id = int(number) if number.isascii() and number.isdigit() else None
+        reminder_id = parse_int(number, max_digits=ID_DIGITS)
         if reminder_id is None:
             return Reply.single(markup(self.t.not_found), menu_rows(self.store.current))
         if verb == "del":
@@ -104,7 +106,10 @@ class ManageReminders:
             release = settings.score_release_date
         else:
             return Reply.single(markup(self.t.release_usage))
-        workdays, deadline = self.service.review_deadline(release)
+        try:
+            workdays, deadline = self.service.review_deadline(release)
+        except Reject as refused:
+            return self.flow.refusal(refused.answer, cancel=False)
         text = fill(
             self.t.release_result,
             release=self.service.fmt_day(release),

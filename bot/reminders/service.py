@@ -15,7 +15,7 @@ from icalendar import Alarm, Calendar, Event
 from bot.content import Content, ContentStore
 from bot.core.reply import MENU_ACTION, Button, Document, Reply, topic_action
 from bot.core.text import Text, fill
-from bot.dates import Deadline, WorkCalendar
+from bot.dates import MAX_YEARS_AHEAD, Deadline, WorkCalendar, reject
 from bot.storage import DueAlert, Reminder, ReminderRepo
 
 KINDS = ("review", "audit", "certificate", "custom")
@@ -75,7 +75,16 @@ class ReminderService:
     # -- working days ------------------------------------------------------------------
 
     def review_deadline(self, release: date) -> tuple[int, Deadline]:
-        """``(N, deadline)``: N working days after the release date, N from settings."""
+        """``(N, deadline)``: N working days after the release date, N from settings.
+
+        A release date further ahead than a reminder may be set (``MAX_YEARS_AHEAD``, the
+        limit typed dates have too) is refused: raises :class:`bot.dates.Reject` carrying the
+        ``too_far`` refusal; answer it with ``explain(exc.answer, ...)``. Typed dates never get
+        here that far ahead, but a button's data (``r:rel:9999-12-31``) can say anything.
+        """
+        today = self.now().date()
+        if release > _years_later(today, MAX_YEARS_AHEAD):
+            raise reject("too_far", at=release.isoformat(), years=MAX_YEARS_AHEAD)
         settings = self.content.settings
         workdays = settings.review_deadline_workdays or settings.review_window_workdays.min
         calendar = WorkCalendar(self.content.holidays)
@@ -227,3 +236,13 @@ class ReminderService:
                 event.add_component(alarm)
             calendar.add_component(event)
         return Document("reminders.ics", calendar.to_ical(), "text/calendar")
+
+
+def _years_later(day: date, years: int) -> date:
+    """The same day ``years`` later (28 February for a 29th); ``date.max`` past the end."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        if day.year + years > date.max.year:
+            return date.max
+        return day.replace(year=day.year + years, day=28)

@@ -7,13 +7,15 @@ keyed by (channel, id); a channel is a plain name: "telegram", "wechat", "consol
 from bot.storage.broadcasts import AUDIENCES, Broadcast, BroadcastRepo, Counts
 from bot.storage.chats import CHAT_TYPES, AudienceStats, ChatRepo, ChatRow
 from bot.storage.db import Database
+from bot.storage.learned import LearnedExample, LearnedRepo, Vote, VoteRepo
 from bot.storage.reminders import DueAlert, Reminder, ReminderRepo
 from bot.storage.unanswered import UnansweredQuestion, UnansweredRepo
-from bot.storage.wechat import WeChatUserRepo
+from bot.storage.wechat import AccessTokenRepo, WeChatUserRepo
 
 __all__ = [
     "AUDIENCES",
     "CHAT_TYPES",
+    "AccessTokenRepo",
     "AudienceStats",
     "Broadcast",
     "BroadcastRepo",
@@ -22,9 +24,13 @@ __all__ = [
     "Counts",
     "Database",
     "DueAlert",
+    "LearnedExample",
+    "LearnedRepo",
     "Reminder",
     "ReminderRepo",
     "UnansweredQuestion",
     "UnansweredRepo",
+    "Vote",
+    "VoteRepo",
     "WeChatUserRepo",
 ]

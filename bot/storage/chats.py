@@ -74,11 +74,15 @@ class ChatRepo:
         """Record a chat the bot can post in; returns the row and whether it is new.
 
         ``subscribe`` applies only to a chat seen for the first time (groups and channels
-        the bot is added to get announcements until their admins turn them off).
+        the bot is added to get announcements until their admins turn them off). A known
+        chat keeps its type (a private chat never becomes a group or the other way round);
+        only a group may become a supergroup. Its channel is part of its key.
         """
         async with self.db.transaction() as conn:
             title = title[:200]
             known = await self.get(channel, chat_id)
+            if known is not None and (known.type, chat_type) != ("group", "supergroup"):
+                chat_type = known.type
             if known is None:
                 await conn.execute(
                     "INSERT INTO chats"

@@ -1,4 +1,8 @@
-"""Questions the bot could not answer: normalised text, how often, when last asked."""
+"""Questions the bot could not answer: normalised text, how often, when last asked, handled.
+
+A row is *handled* once an admin taught the bot its answer (see ``learned.py``); it stays
+(later asks still count) but leaves the /unanswered list.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,26 @@ MAX_STORED_CHARS = 200
 class UnansweredQuestion:
     """One distinct unanswered question."""
 
+    id: int
     normalized: str
     example: str
     count: int
     last_seen: datetime
+    handled: bool = False
+
+
+_COLUMNS = "id, normalized, example, count, last_seen, handled_at IS NOT NULL"
+
+
+def _row(row: tuple[object, ...]) -> UnansweredQuestion:
+    return UnansweredQuestion(
+        int(str(row[0])),
+        str(row[1]),
+        str(row[2]),
+        int(str(row[3])),
+        datetime.fromisoformat(str(row[4])),
+        bool(row[5]),
+    )
 
 
 class UnansweredRepo:
@@ -26,31 +46,48 @@ class UnansweredRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, normalized: str, example: str, now: datetime) -> None:
-        """Count one more ask of ``normalized``; keep the latest wording as the example."""
+    async def record(self, normalized: str, example: str, now: datetime) -> int:
+        """Count one more ask of ``normalized``; keep the latest wording. Returns the row id."""
         async with self.db.transaction() as conn:
             stamp = now.isoformat()
-            await conn.execute(
+            async with conn.execute(
                 """
                 INSERT INTO unanswered (normalized, example, count, first_seen, last_seen)
                 VALUES (?, ?, 1, ?, ?)
                 ON CONFLICT (normalized) DO UPDATE SET
                     count = count + 1, example = excluded.example, last_seen = excluded.last_seen
+                RETURNING id
                 """,
                 (normalized[:MAX_STORED_CHARS], example[:MAX_STORED_CHARS], stamp, stamp),
-            )
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
 
-    async def top(self, limit: int = 20) -> list[UnansweredQuestion]:
-        """The most asked ones first (ties: most recent first)."""
+    async def top(self, limit: int = 20, offset: int = 0) -> list[UnansweredQuestion]:
+        """The most asked open (not yet handled) ones first (ties: most recent first)."""
         async with self.db.connection.execute(
-            """
-            SELECT normalized, example, count, last_seen FROM unanswered
-            ORDER BY count DESC, last_seen DESC LIMIT ?
+            f"""
+            SELECT {_COLUMNS} FROM unanswered WHERE handled_at IS NULL
+            ORDER BY count DESC, last_seen DESC LIMIT ? OFFSET ?
             """,
-            (limit,),
+            (limit, offset),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            UnansweredQuestion(row[0], row[1], int(row[2]), datetime.fromisoformat(row[3]))
-            for row in rows
-        ]
+        return [_row(tuple(row)) for row in rows]
+
+    async def open_count(self) -> int:
+        """How many distinct questions wait for an answer."""
+        async with self.db.connection.execute(
+            "SELECT COUNT(*) FROM unanswered WHERE handled_at IS NULL"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def get(self, row_id: int) -> UnansweredQuestion | None:
+        """One row by id, handled or not (None: no such row)."""
+        async with self.db.connection.execute(
+            f"SELECT {_COLUMNS} FROM unanswered WHERE id = ?", (row_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _row(tuple(row)) if row is not None else None

@@ -1,10 +1,16 @@
-"""WeChat openid <-> the integer user id the core uses (on channel 'wechat')."""
+"""WeChat openid <-> the integer user id the core uses (on channel 'wechat'), subscription
+grants, and the access token every process shares."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import aiosqlite
+
 from bot.storage.db import Database
+
+StoredToken = tuple[str, datetime]  # (access token, when it expires)
 
 
 class WeChatUserRepo:
@@ -43,12 +49,14 @@ class WeChatUserRepo:
         return str(row[0]), datetime.fromisoformat(row[1]) if row[1] else None
 
     async def grant(self, openid: str) -> None:
-        """The user confirmed one subscription message."""
+        """The user confirmed one subscription message.
+
+        WeChat does not add up confirmations of one scene (one message, however often the
+        user confirms), so neither does this: at most one grant is held.
+        """
         async with self.db.transaction() as conn:
             await conn.execute("INSERT OR IGNORE INTO wechat_users (openid) VALUES (?)", (openid,))
-            await conn.execute(
-                "UPDATE wechat_users SET grants = grants + 1 WHERE openid = ?", (openid,)
-            )
+            await conn.execute("UPDATE wechat_users SET grants = 1 WHERE openid = ?", (openid,))
 
     async def use_grant(self, openid: str) -> bool:
         """Take one confirmed grant; False when the user has none left."""
@@ -62,3 +70,50 @@ class WeChatUserRepo:
     async def give_back(self, openid: str) -> None:
         """A grant that could not be used (the send failed) is kept for the next try."""
         await self.grant(openid)
+
+
+class AccessTokenRepo:
+    """The WeChat access token of an app id, shared by every process on this database.
+
+    Refreshing happens inside a ``BEGIN IMMEDIATE`` transaction: the first process to see a
+    stale token fetches a new one while the others wait for the lock and then read it.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def read(self, app_id: str) -> StoredToken | None:
+        """The stored token and its expiry, if any."""
+        return await self._read(self.db.connection, app_id)
+
+    async def refresh(
+        self,
+        app_id: str,
+        usable: Callable[[StoredToken], bool],
+        fetch: Callable[[], Awaitable[StoredToken]],
+    ) -> str:
+        """Under the write lock: the stored token if ``usable`` says so, else ``fetch`` one.
+
+        ``fetch`` runs while the lock is held (keep it short: other writers wait for it);
+        when it raises, nothing is stored.
+        """
+        async with self.db.transaction(immediate=True) as conn:
+            stored = await self._read(conn, app_id)
+            if stored is not None and usable(stored):
+                return stored[0]
+            token, expires_at = await fetch()
+            await conn.execute(
+                "INSERT INTO wechat_tokens (app_id, token, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (app_id) DO UPDATE"
+                " SET token = excluded.token, expires_at = excluded.expires_at",
+                (app_id, token, expires_at.astimezone(UTC).isoformat(timespec="seconds")),
+            )
+        return token
+
+    @staticmethod
+    async def _read(conn: aiosqlite.Connection, app_id: str) -> StoredToken | None:
+        async with conn.execute(
+            "SELECT token, expires_at FROM wechat_tokens WHERE app_id = ?", (app_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (str(row[0]), datetime.fromisoformat(row[1])) if row else None

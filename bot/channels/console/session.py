@@ -1,9 +1,10 @@
 """A terminal session: read lines, answer through the core, print plain text.
 
 Works interactively and with piped stdin (it stops at end of input). Lines are read in a
-worker thread so the event loop never blocks. The person at the terminal runs the bot, so
-admin commands (/reload) are allowed here. Files (the .ics export) are written to
-``export_dir`` and their path printed.
+worker thread so the event loop never blocks. On the console's own scratch database the
+person at the terminal runs the bot, so admin commands (/reload) are allowed; on a database
+it shares (``--db``) they are an ordinary user (see runtime.py). Files (the .ics export) are
+written to ``export_dir`` and their path printed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from bot.channels.console.capabilities import CONSOLE
 from bot.core.conversation import Conversation
+from bot.core.numbers import parse_int
 from bot.core.reply import Button, Reply
 from bot.core.router import Who
 from bot.core.text import fill
@@ -22,6 +24,7 @@ from bot.delivery import Outcome, Priority, Result
 
 RULE = "─" * 24
 CONSOLE_USER = Who(CONSOLE.name, user_id=1, chat_id=1, is_admin=True)
+CHOICE_DIGITS = 9  # longer digit runs are text, not a choice
 
 
 def render(reply: Reply) -> tuple[str, list[Button]]:
@@ -41,8 +44,8 @@ async def answer_line(
     line = line.strip()
     if not line:
         return None
-    if line.isascii() and line.isdigit():
-        number = int(line)
+    number = parse_int(line, max_digits=CHOICE_DIGITS)
+    if number is not None:
         if 1 <= number <= len(choices):
             return await conversation.action(choices[number - 1].action, who)
         limit = str(len(choices)) if choices else "0"
@@ -81,10 +84,11 @@ async def run_console(
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
     export_dir: Path | None = None,
+    who: Who = CONSOLE_USER,
 ) -> None:
     """Run the conversation on a terminal until end of input or Ctrl-C."""
     interactive = stdin.isatty()
-    start = await conversation.command("start", CONSOLE_USER)
+    start = await conversation.command("start", who)
     text, choices = render(start or conversation.unknown_command())
     print(text, file=stdout, flush=True)
     while True:
@@ -93,8 +97,8 @@ async def run_console(
         line = await asyncio.to_thread(stdin.readline)
         if not line:
             break
-        reply = await answer_line(conversation, line, choices)
-        if reply is None:
+        reply = await answer_line(conversation, line, choices, who)
+        if reply is None or not reply.messages:
             continue
         text, new_choices = render(reply)
         if new_choices:

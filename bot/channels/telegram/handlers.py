@@ -18,9 +18,11 @@ from telegram.ext import (
 from bot.channels.telegram.capabilities import TELEGRAM
 from bot.channels.telegram.context import BotContext
 from bot.channels.telegram.render import edit_with_reply, publish_commands, send_reply
+from bot.channels.telegram.taps import answer_tap, offered
 from bot.core.router import Who
 
 CHANNEL = TELEGRAM.name
+ALERT_LIMIT = 200  # characters of an answerCallbackQuery text
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ async def on_command(update: Update, context: BotContext) -> None:
     if reply is None:
         if not private and not addressed:
             return  # in a group an unaddressed unknown command may be another bot's
-        reply = conversation.unknown_command()
+        reply = conversation.unknown_command(who(update, context))
     await send_reply(
         context.bot,
         update.effective_chat.id,
@@ -164,27 +166,52 @@ async def on_private_other(update: Update, context: BotContext) -> None:
     await send_reply(context.bot, update.effective_chat.id, context.conversation.free_text())
 
 
+class AnsweredTapError(Exception):
+    """A button's handling failed after its tap was answered (Telegram takes one answer)."""
+
+
 async def on_button(update: Update, context: BotContext) -> None:
-    """Answer a tap on an inline button by showing its topic or menu in place."""
+    """Answer a tap on an inline button by showing its topic or menu in place.
+
+    A reply meant for the tapper only (another member's button, flood notice) is a pop-up
+    (``show_alert``) and leaves the tapped message as it is. Data that no button of the
+    tapped message carries (forged, or a second tap on a keyboard already replaced) changes
+    nothing. Taps the flood guard ignores get no answer: answers draw on the shared budget.
+    """
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
     tapped = query.message.message_id if query.message is not None else None
-    reply = await context.conversation.action(query.data or "", who(update, context, tapped))
-    await edit_with_reply(context.bot, query, reply)
+    tapper = who(update, context, tapped)
+    conversation = context.conversation
+    if offered(query):
+        reply = await conversation.action(query.data or "", tapper)
+    else:
+        reply = conversation.unoffered_tap(tapper)
+    if not reply.messages and not reply.alert:
+        return  # the flood guard ignores this user for now
+    if reply.alert:
+        alert = "\n".join(m.text.plain_text.strip() for m in reply.messages)
+        await answer_tap(query, alert[:ALERT_LIMIT] or None)
+        return
+    await answer_tap(query)
+    try:
+        await edit_with_reply(context.bot, query, reply)
+    except Exception as exc:
+        raise AnsweredTapError("showing the reply to a tap failed") from exc
 
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log the failure with its traceback and tell the user something useful."""
-    log.error("error while handling an update", exc_info=context.error)
+    error = context.error
+    log.error("error while handling an update", exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    if update.callback_query is not None:
-        try:  # the handler may have answered it already: Telegram refuses a second answer
+    if update.callback_query is not None and not isinstance(error, AnsweredTapError):
+        try:  # stop the button's spinner; the apology itself comes as a message below
             await update.callback_query.answer()
         except TelegramError:
-            log.info("callback query was already answered")
+            log.info("callback query could not be answered", exc_info=True)
     try:
         await send_reply(context.bot, update.effective_chat.id, context.conversation.error())
     except TelegramError:
@@ -194,8 +221,9 @@ async def on_error(update: object, context: BotContext) -> None:
 async def track_private(update: Update, context: BotContext) -> None:
     """Remember every private user who writes: the audience for announcements."""
     user = update.effective_user
-    if user is not None:
-        await context.app.audience.private_seen(CHANNEL, user.id, user.full_name)
+    if user is None or context.conversation.ignoring(who(update, context)):
+        return  # a user the flood guard ignores was seen seconds ago
+    await context.app.audience.private_seen(CHANNEL, user.id, user.full_name)
 
 
 async def on_my_chat_member(update: Update, context: BotContext) -> None:

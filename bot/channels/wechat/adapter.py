@@ -2,7 +2,11 @@
 
 Numbered choices and the rest of a long answer are remembered per user for a while (a
 session); everything else is the conversation's business. Retries of one message (same
-MsgId, or for events the same sender and CreateTime) share the first answer.
+sender and MsgId, or for events the same sender and CreateTime) share the first answer.
+
+Fields are read as WeChat sent them (:func:`raw_field`): wechatpy converts ``MsgId`` and
+``CreateTime`` with ``int()`` on access, which raises on a value like ``abc``, ``①`` or
+``9…9``; the bot needs them only to recognise retries, so they stay strings.
 """
 
 from __future__ import annotations
@@ -18,14 +22,18 @@ from wechatpy.replies import TextReply
 
 from bot.app import App
 from bot.channels.wechat.capabilities import WECHAT
-from bot.channels.wechat.render import render
+from bot.channels.wechat.render import render, xml_safe
+from bot.channels.wechat.subscribe import CURRENT_OPENID
+from bot.core.numbers import parse_int
 from bot.core.reply import Button, Reply
 from bot.core.router import Who
 from bot.storage import WeChatUserRepo
 
 log = logging.getLogger(__name__)
 
-SEEN_TTL = 60.0  # WeChat retries within about 15 s
+# WeChat retries within about 15 s; an identical replay is accepted while its timestamp is
+# within the replay window (see replay.py), so answers are kept at least twice that long.
+SEEN_TTL = 600.0
 SEEN_MAX = 10_000
 SESSION_TTL = 1800.0
 
@@ -50,12 +58,12 @@ class WeChatAdapter:
         self.seen: OrderedDict[tuple[Any, ...], asyncio.Future[str]] = OrderedDict()
 
     async def once(self, message: Any) -> str:
-        """Answer a message once; retries share the first answer."""
-        key: tuple[Any, ...] = (
-            ("msg", message.id)
-            if getattr(message, "id", None)
-            else ("event", message.source, message.create_time)
-        )
+        """Answer a message once (reply XML, or "" for nothing to say); retries share it.
+
+        ``message`` must have a sender (see :func:`sender`): the HTTP layer answers
+        messages without one with "success" and never calls this.
+        """
+        key = retry_key(message)
         while self.seen and len(self.seen) > SEEN_MAX:
             self.seen.popitem(last=False)
         future = self.seen.get(key)
@@ -64,7 +72,7 @@ class WeChatAdapter:
             self.seen[key] = future
             try:
                 text = await self._answer(message)
-                future.set_result(TextReply(content=text, message=message).render())
+                future.set_result(passive_reply(message, text) if text else "")
             except Exception as exc:
                 log.exception("WeChat answer failed")
                 future.set_exception(exc)
@@ -85,14 +93,20 @@ class WeChatAdapter:
 
     async def _answer(self, message: Any) -> str:
         """The text to send back for one message or event."""
-        openid = str(message.source)
+        openid = sender(message)
         session = self._session(openid)
         user_id = await self.users.user_id(openid, self.app.clock())
         who = Who(WECHAT.name, user_id, user_id)
         texts = self.conversation.content.ui.wechat
-        reply = await self._reply(message, session, who)
+        current = CURRENT_OPENID.set(openid)  # links made while answering are this user's
+        try:
+            reply = await self._reply(message, session, who)
+        finally:
+            CURRENT_OPENID.reset(current)
         if reply is None:  # "继续": the next part of a long answer
             return session.rest.pop(0) if session.rest else texts.no_more.strip()
+        if not reply.messages:  # nothing to say (unfollowed, or ignored by the flood guard)
+            return ""
         parts, choices = render(reply, texts)
         if choices:
             session.choices = choices
@@ -133,7 +147,55 @@ class WeChatAdapter:
 
 
 def _choice_number(text: str) -> int | None:
-    """A typed choice: ASCII digits only (``①`` and ``²`` are digits to str.isdigit)."""
-    if text.isascii() and text.isdigit() and len(text) <= 3:
-        return int(text)
-    return None
+    """A typed choice: ASCII or full-width digits (``①`` and ``²`` are text), short."""
+    return parse_int(text, max_digits=3)
+
+
+def raw_field(message: Any, name: str) -> str:
+    """A field of the XML as sent (``MsgId``, ``CreateTime``, ...), never converted.
+
+    "" when it is missing, empty or not plain text (an element with attributes or children,
+    or one given twice).
+    """
+    data = getattr(message, "_data", None)
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def sender(message: Any) -> str:
+    """The follower's openid (``FromUserName``); "" when there is none to answer."""
+    return raw_field(message, "FromUserName")
+
+
+def retry_key(message: Any) -> tuple[str, ...]:
+    """What a retry of ``message`` repeats exactly: its sender and ``MsgId``, or for events
+    (and anything else without a MsgId) its sender and ``CreateTime``, as WeChat advises.
+
+    The sender is always part of the key: MsgIds are not unique across followers (and are
+    whatever the body says), so another follower's message never gets this one's answer.
+    """
+    msg_id = raw_field(message, "MsgId").strip()
+    if msg_id:
+        return ("msg", sender(message), msg_id)
+    return (
+        "event",
+        sender(message),
+        raw_field(message, "CreateTime").strip(),
+        raw_field(message, "MsgType"),
+        raw_field(message, "Event"),
+        raw_field(message, "EventKey"),
+    )
+
+
+def passive_reply(message: Any, text: str) -> str:
+    """The passive text reply's XML, addressed back to the sender of ``message``.
+
+    wechatpy writes every field into a CDATA section as it is, so each value goes through
+    :func:`~bot.channels.wechat.render.xml_safe` first (a ``]]>`` a follower typed, echoed in
+    a reminder's name, would otherwise end the section and break the XML).
+    """
+    return TextReply(
+        content=xml_safe(text),
+        source=xml_safe(raw_field(message, "ToUserName")),
+        target=xml_safe(sender(message)),
+    ).render()

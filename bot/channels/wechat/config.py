@@ -30,7 +30,9 @@ class WeChatSettings(BaseSettings):
     # confirmed on WeChat's authorisation page. Empty template id: not used.
     subscribe_template_id: str = ""
     subscribe_scene: int = Field(default=1000, ge=0, le=10000)
-    # Public URL of this server's /wechat/subscribed endpoint (WeChat redirects there).
+    # Public URL of this server's /wechat/subscribed endpoint (WeChat redirects there). The
+    # redirect is accepted only with the state made for that user: an HMAC keyed from
+    # WECHAT_APP_SECRET (else WECHAT_TOKEN), no setting of its own (see subscribe.py).
     subscribe_redirect_url: str = ""
 
     @field_validator("aes_key")

@@ -1,8 +1,14 @@
 """The Official Account's server callback over HTTP (aiohttp): signatures, safe mode, routes.
 
-Every request's signature is checked (403 and nothing processed when it is wrong). In safe
-mode (encrypt_type=aes) bodies are decrypted and replies encrypted with wechatpy. Bodies over
-64 KiB get 413, malformed XML 400. What a message means is the adapter's business.
+Every request's signature, timestamp and nonce are checked (see :mod:`.replay`): a wrong
+signature, a timestamp more than 5 minutes from now or a replayed nonce get 403, a signed
+but malformed timestamp 400, with an empty body and nothing processed. In safe mode
+(encrypt_type=aes) bodies are decrypted and replies encrypted with wechatpy. Bodies over
+64 KiB get 413, malformed XML 400. A signed body that is XML but holds no message one can
+answer (empty, or without a sender) gets WeChat's "success" (no reply, and no retries,
+which any other status would cause) and a log line. What a message means is the adapter's
+business.
+The subscription redirect is checked by :mod:`.subscribe`.
 """
 
 from __future__ import annotations
@@ -10,15 +16,18 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import time
+from collections.abc import Callable
 
 from aiohttp import web
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
-from wechatpy.utils import check_signature
 
-from bot.channels.wechat.adapter import WeChatAdapter
+from bot.channels.wechat.adapter import WeChatAdapter, sender
 from bot.channels.wechat.config import WeChatSettings
+from bot.channels.wechat.replay import ReplayGuard, Verdict
+from bot.channels.wechat.subscribe import read_redirect
 from bot.content import ContentStore
 from bot.storage import WeChatUserRepo
 
@@ -36,6 +45,7 @@ class CallbackServer:
         adapter: WeChatAdapter,
         users: WeChatUserRepo,
         store: ContentStore,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if settings.token is None:
             raise ValueError("WECHAT_TOKEN is required")
@@ -49,6 +59,7 @@ class CallbackServer:
         self.adapter = adapter
         self.users = users
         self.store = store
+        self.guard = ReplayGuard(self.token, clock)
 
     def app(self) -> web.Application:
         """The aiohttp application serving the callback path."""
@@ -58,28 +69,40 @@ class CallbackServer:
         app.router.add_get(self.settings.path + "/subscribed", self.subscribed)
         return app
 
-    def _signed(self, request: web.Request) -> bool:
+    def _signed(self, request: web.Request) -> Verdict:
         q = request.query
-        try:
-            check_signature(
-                self.token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", "")
-            )
-        except InvalidSignatureException:
-            return False
-        return True
+        return self.guard.signed(q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+
+    def _first_use(self, request: web.Request, body: bytes) -> Verdict:
+        q = request.query
+        return self.guard.first_use(q["timestamp"], q.get("nonce", ""), body)
+
+    @staticmethod
+    def _refuse(request: web.Request, verdict: Verdict) -> web.Response:
+        """Refused: the status only; the log says why (never the token or the query)."""
+        log.warning("WeChat %s refused (%s) from %s", request.method, verdict.value, request.remote)
+        return web.Response(status=verdict.status)
 
     async def verify(self, request: web.Request) -> web.Response:
-        """URL verification: echo ``echostr`` when the signature is right."""
-        if not self._signed(request):
-            return web.Response(status=403, text="invalid signature")
-        return web.Response(text=request.query.get("echostr", ""))
+        """URL verification: echo ``echostr`` when signature, timestamp and nonce are right."""
+        echostr = request.query.get("echostr", "")
+        verdict = self._signed(request)
+        if verdict is Verdict.OK:
+            verdict = self._first_use(request, echostr.encode())
+        if verdict is not Verdict.OK:
+            return self._refuse(request, verdict)
+        return web.Response(text=echostr)
 
     async def receive(self, request: web.Request) -> web.Response:
         """One message or event; the answer is the passive reply."""
-        if not self._signed(request):
-            return web.Response(status=403, text="invalid signature")
+        verdict = self._signed(request)
+        if verdict is not Verdict.OK:
+            return self._refuse(request, verdict)
         q = request.query
         body = await request.read()
+        verdict = self._first_use(request, body)
+        if verdict is not Verdict.OK:
+            return self._refuse(request, verdict)
         aes = q.get("encrypt_type") == "aes"
         try:
             if aes:
@@ -91,12 +114,19 @@ class CallbackServer:
             else:
                 xml = body.decode("utf-8")
             message = parse_message(xml)
-        except InvalidSignatureException:
-            return web.Response(status=403, text="invalid signature")
+        except InvalidSignatureException:  # safe mode: msg_signature does not match the body
+            return self._refuse(request, Verdict.FORGED)
         except Exception as exc:  # malformed XML, bad padding, undecodable bytes
             log.info("malformed WeChat request: %s", type(exc).__name__)
-            return web.Response(status=400, text="malformed message")
+            return web.Response(status=400)
+        if message is None or not sender(message):
+            # Signed, so from WeChat (or whoever holds the token): nobody to answer, and
+            # anything but 200 would only bring the same body back three times.
+            log.warning("unusable WeChat message (%s): answered success", _what(message))
+            return web.Response(text="success")
         reply_xml = await self.adapter.once(message)
+        if not reply_xml:  # nothing to say: WeChat takes "success" as "no reply"
+            return web.Response(text="success")
         if aes and self.crypto is not None:
             reply_xml = self.crypto.encrypt_message(
                 reply_xml, q.get("nonce", ""), q.get("timestamp", "")
@@ -104,19 +134,24 @@ class CallbackServer:
         return web.Response(text=reply_xml, content_type="application/xml")
 
     async def subscribed(self, request: web.Request) -> web.Response:
-        """WeChat's redirect after the user confirmed (or cancelled) a subscription message."""
-        q = request.query
+        """WeChat's redirect after the user confirmed (or cancelled) a subscription message.
+
+        A confirmation counts only with the ``reserved`` made for that openid; everything
+        else gets a polite refusal (403) and changes nothing.
+        """
         texts = self.store.current.ui.wechat
-        confirmed = (
-            q.get("action") == "confirm"
-            and q.get("template_id") == self.settings.subscribe_template_id
-            and bool(q.get("openid"))
-        )
-        if confirmed:
-            await self.users.grant(q["openid"])
-        page = texts.subscribe_done if confirmed else texts.subscribe_cancelled
+        redirect = read_redirect(request.query, self.settings)
+        status = 200
+        if redirect.outcome == "confirmed":
+            await self.users.grant(redirect.openid)
+            page = texts.subscribe_done
+        elif redirect.outcome == "cancelled":
+            page = texts.subscribe_cancelled
+        else:
+            log.warning("WeChat subscription redirect refused (%s)", redirect.why)
+            page, status = texts.subscribe_refused, 403
         body = f"<!doctype html><meta charset=utf-8><p>{html.escape(page.strip())}</p>"
-        return web.Response(text=body, content_type="text/html")
+        return web.Response(text=body, content_type="text/html", status=status)
 
     async def serve(self) -> None:
         """Serve until cancelled (SIGINT/SIGTERM cancel the task)."""
@@ -130,3 +165,8 @@ class CallbackServer:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
+
+
+def _what(message: object) -> str:
+    """Why a parsed body cannot be answered, for the log (never its content)."""
+    return "empty body" if message is None else f"{type(message).__name__} without a sender"

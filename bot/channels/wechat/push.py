@@ -1,14 +1,17 @@
-"""Reminders to WeChat users as customer-service messages (客服消息).
+"""Reminders and broadcasts to WeChat users as customer-service messages (客服消息).
 
 WeChat delivers these only within 48 hours of the user's last message to the account; later
-ones are refused (errcode 45015). Outside the window nothing is attempted: the alert is
-counted as failed with that reason, and the user was told when setting the reminder.
+ones are refused (errcode 45015). Outside the window a reminder uses the one-time
+subscription message the user confirmed for it, if any; a broadcast never does (the grant
+is the user's permission for their reminder), it fails for that user, once and for all.
+Otherwise nothing is attempted: the send is counted as failed with that reason, and the user
+was told when setting the reminder.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,10 +20,11 @@ import aiohttp
 
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.render import render
+from bot.channels.wechat.token import AccessToken
 from bot.content.ui_models import WeChatTexts
 from bot.core.reply import Reply
 from bot.delivery import Outcome, Priority, Result
-from bot.storage import WeChatUserRepo
+from bot.storage import AccessTokenRepo, WeChatUserRepo
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,9 @@ TOKEN_ERRORS = {40001, 40014, 42001}  # invalid or expired access_token: fetch a
 GONE_ERRORS = {40003, 43004, 43019}  # not a follower any more, or blocked
 LIMIT_ERRORS = {45009, 45047}  # API or per-user message limit
 WINDOW_ERROR = 45015
+# Worth another try later: network trouble, WeChat's answer unreadable or no token to be had,
+# the shared token's row locked by another process for too long.
+TRANSIENT = (aiohttp.ClientError, TimeoutError, RuntimeError, sqlite3.OperationalError)
 
 
 class CustomerServiceSender:
@@ -40,13 +47,14 @@ class CustomerServiceSender:
         users: WeChatUserRepo,
         texts: Callable[[], WeChatTexts],
         clock: Callable[[], datetime],
+        tokens: AccessTokenRepo | None = None,
     ) -> None:
         self.settings = settings
         self.users = users
         self.texts = texts
         self.clock = clock
         self._session: aiohttp.ClientSession | None = None
-        self._token: tuple[str, float] | None = None
+        self.token = AccessToken(settings, tokens or AccessTokenRepo(users.db), self._http, clock)
 
     async def close(self) -> None:
         """Close the HTTP client."""
@@ -58,26 +66,12 @@ class CustomerServiceSender:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         return self._session
 
-    async def _access_token(self, *, fresh: bool = False) -> str:
-        if self._token is not None and not fresh and self._token[1] > time.monotonic():
-            return self._token[0]
-        secret = self.settings.app_secret.get_secret_value() if self.settings.app_secret else ""
-        params = {
-            "grant_type": "client_credential",
-            "appid": self.settings.app_id,
-            "secret": secret,
-        }
-        session = await self._http()
-        async with session.get(self.settings.api_base_url + "token", params=params) as response:
-            data: dict[str, Any] = await response.json(content_type=None)
-        token = data.get("access_token")
-        if not token:
-            raise RuntimeError(f"WeChat token request failed: errcode {data.get('errcode')}")
-        self._token = (str(token), time.monotonic() + float(data.get("expires_in", 7200)) - 300)
-        return self._token[0]
-
     async def send(self, chat_id: int, reply: Reply, priority: Priority = Priority.REPLY) -> Result:
-        """Send the reply's text if the user wrote within the last 48 hours."""
+        """Send the reply's text if the user wrote within the last 48 hours.
+
+        Later than that only a reminder (``Priority.REMINDER``) may use the user's confirmed
+        subscription message; anything else fails for good (not retried).
+        """
         if any(message.copy_of is not None for message in reply.messages):
             return Result(Outcome.FAILED, reason="a copied Telegram message cannot go to WeChat")
         recipient = await self.users.recipient(chat_id)
@@ -86,12 +80,14 @@ class CustomerServiceSender:
         openid, last_message = recipient
         parts, _ = render(reply, self.texts(), choices=False)
         if last_message is None or self.clock() - last_message > WINDOW:
+            if priority is not Priority.REMINDER:  # the grant stays for the user's reminder
+                return Result(Outcome.FAILED, reason="outside WeChat's 48-hour window")
             plain = reply.messages[0].text.plain_text.strip() if reply.messages else ""
             return await self._subscription_message(openid, plain)
         body = {"touser": openid, "msgtype": "text", "text": {"content": parts[0]}}
         try:
             code = await self._post("message/custom/send", body)
-        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+        except TRANSIENT as exc:
             return Result(Outcome.RETRY, retry_after=30.0, reason=type(exc).__name__)
         if code == 0:
             return Result(Outcome.SENT)
@@ -104,18 +100,26 @@ class CustomerServiceSender:
         return Result(Outcome.FAILED, reason=f"errcode {code}")
 
     async def _post(self, path: str, body: dict[str, Any]) -> int:
-        """POST with the access token (fetched again once if WeChat says it expired)."""
-        code = 0
-        for attempt in range(2):
-            token = await self._access_token(fresh=attempt > 0)
-            session = await self._http()
-            url = self.settings.api_base_url + path
-            async with session.post(url, params={"access_token": token}, json=body) as response:
-                data = await response.json(content_type=None)
-            code = int(data.get("errcode", 0))
-            if code not in TOKEN_ERRORS:
-                break
+        """POST with the shared access token; when WeChat says the token is invalid or
+        expired, a new one is had (at most once) and the call made once more."""
+        token = await self.token.get()
+        code = await self._call(path, body, token)
+        if code in TOKEN_ERRORS:
+            log.info("WeChat refused the access token (errcode %d); renewing it", code)
+            code = await self._call(path, body, await self.token.renew(token))
         return code
+
+    async def _call(self, path: str, body: dict[str, Any], token: str) -> int:
+        session = await self._http()
+        url = self.settings.api_base_url + path
+        async with session.post(url, params={"access_token": token}, json=body) as response:
+            try:
+                data = await response.json(content_type=None)
+            except ValueError as exc:
+                raise RuntimeError("WeChat answer is not JSON") from exc
+        if not isinstance(data, dict):
+            raise RuntimeError("WeChat answer is not a JSON object")
+        return int(data.get("errcode", 0))
 
     async def _subscription_message(self, openid: str, text: str) -> Result:
         """Outside the 48 h window: one confirmed subscription message, if the user gave one."""
@@ -132,7 +136,7 @@ class CustomerServiceSender:
         }
         try:
             code = await self._post("message/template/subscribe", body)
-        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+        except TRANSIENT as exc:
             await self.users.give_back(openid)
             return Result(Outcome.RETRY, retry_after=30.0, reason=type(exc).__name__)
         if code == 0:

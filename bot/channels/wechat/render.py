@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.channels.wechat.capabilities import WECHAT
 from bot.content.ui_models import WeChatTexts
 from bot.core.reply import Button, Reply
 
 MAX_REPLY_BYTES = WECHAT.text_limit  # a passive text reply takes about 2048 bytes
+# Characters XML 1.0 does not allow anywhere, not even in CDATA (controls, lone surrogates,
+# U+FFFE/U+FFFF): a reply holding one is unreadable to WeChat.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def render(
@@ -53,3 +58,15 @@ def _cut(text: str, budget: int) -> int:
         if char == "\n":
             last_break = index + 1
     return last_break or end
+
+
+def xml_safe(text: str) -> str:
+    """``text`` for a CDATA section of a passive reply, read back exactly as written.
+
+    wechatpy puts reply fields into ``<![CDATA[...]]>`` unescaped, so a ``]]>`` in the text
+    (a follower's words echoed back, such as a reminder's name) would end the section early:
+    it is split across two sections (``]]]]><![CDATA[>``), which a reader joins back into
+    ``]]>``. Characters XML cannot carry at all are dropped (and, as anywhere in XML, a
+    reader sees a carriage return as a line feed).
+    """
+    return _NOT_XML.sub("", text).replace("]]>", "]]]]><![CDATA[>")

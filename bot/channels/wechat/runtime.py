@@ -12,7 +12,6 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from bot.app import assemble, utc_now
 from bot.channels.wechat.adapter import WeChatAdapter
@@ -20,12 +19,13 @@ from bot.channels.wechat.capabilities import WECHAT
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.http import CallbackServer
 from bot.channels.wechat.push import CustomerServiceSender
+from bot.channels.wechat.subscribe import CURRENT_OPENID, subscribe_link
 from bot.config import Settings
 from bot.content import ContentStore
 from bot.core.reply import Reply
 from bot.core.text import Text, fill, markup
 from bot.delivery import Outcome, Priority, Result, Sender
-from bot.storage import Database, WeChatUserRepo
+from bot.storage import AccessTokenRepo, Database, WeChatUserRepo
 
 
 class NoPush:
@@ -40,32 +40,15 @@ class NoPush:
         return Result(Outcome.FAILED, reason="WeChat push is not available")
 
 
-def subscribe_link(settings: WeChatSettings) -> str | None:
-    """WeChat's page where a user confirms one subscription message (or None)."""
-    s = settings
-    if not (s.subscribe_template_id and s.subscribe_redirect_url and s.app_id):
-        return None
-    query = urlencode(
-        {
-            "action": "get_confirm",
-            "appid": s.app_id,
-            "scene": s.subscribe_scene,
-            "template_id": s.subscribe_template_id,
-            "redirect_url": s.subscribe_redirect_url,
-            "reserved": "reminder",
-        }
-    )
-    return f"https://mp.weixin.qq.com/mp/subscribemsg?{query}#wechat_redirect"
-
-
 def reminder_note(settings: WeChatSettings, store: ContentStore) -> Callable[[], Text | None]:
     """The note shown when /remind starts: how (or whether) reminders reach a WeChat user."""
     push = settings.push != "none"
-    link = subscribe_link(settings) if push else None
 
     def note() -> Text:
         texts = store.current.ui.wechat
         text = markup(texts.push_note if push else texts.reminders_unavailable).strip()
+        # The link is made for the user being answered (its state is an HMAC of the openid).
+        link = subscribe_link(settings, CURRENT_OPENID.get()) if push else None
         if link is not None:
             text = Text.join("\n", [text, fill(texts.subscribe_note, link=link)])
         return text
@@ -107,9 +90,12 @@ def push_sender(
     store: ContentStore,
     clock: Callable[[], datetime] = utc_now,
 ) -> CustomerServiceSender:
-    """The customer-service sender (needs WECHAT_PUSH, WECHAT_APP_ID and WECHAT_APP_SECRET)."""
+    """The customer-service sender (needs WECHAT_PUSH, WECHAT_APP_ID and WECHAT_APP_SECRET).
+
+    Its access token is the one stored in ``db``, shared with every other process.
+    """
     return CustomerServiceSender(
-        settings, WeChatUserRepo(db), lambda: store.current.ui.wechat, clock
+        settings, WeChatUserRepo(db), lambda: store.current.ui.wechat, clock, AccessTokenRepo(db)
     )
 
 
