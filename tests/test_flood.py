@@ -116,14 +116,14 @@ async def test_telegram_flooder_gets_one_notice_and_nothing_more(tg: Harness) ->
     texts = tg.api.sent_texts(USER)
     assert sum("成绩查询四步走" in t for t in texts) == 2
     assert sum(NOTICE in t for t in texts) == 1
-    assert len(texts) == 3
+    assert len(texts) == 5  # two answers of two messages each, and the notice
     menu_id = tg.api.calls_of("sendMessage")[0].response["message_id"]
     await tg.feed(tg.api.push_callback("m", USER, menu_id))
     # Ignored: not even an answer (answers draw on the budget every chat shares).
     assert not tg.api.calls_of("answerCallbackQuery")
     assert not tg.api.calls_of("editMessageText")
     await tg.command("/steps", user=ADMIN)
-    assert "成绩查询四步走" in tg.api.sent_texts(ADMIN)[-1]
+    assert "成绩查询四步走" in tg.api.sent_texts(ADMIN)[-2]  # the first of its two messages
 
 
 async def test_wechat_follower_past_the_rate_gets_one_notice_then_success(
@@ -141,3 +141,12 @@ async def test_wechat_follower_past_the_rate_gets_one_notice_then_success(
     assert all("<xml>" in b for b in bodies[:3])
     assert NOTICE in reply_fields(bodies[3])[1]
     assert bodies[4:] == ["success", "success"]
+
+
+async def test_stickers_and_photos_count_too(app: App) -> None:
+    clock = Clock()
+    guarded(app, clock, limit=2)
+    who = Who("wechat", 77, 77)
+    answers = [app.conversation.free_text(who) for _ in range(4)]
+    assert [bool(a.messages) for a in answers] == [True, True, True, False]
+    assert NOTICE in answers[2].messages[0].text.plain_text

@@ -165,8 +165,16 @@ class Conversation:
         reply = with_menu(self.content, self.content.ui.texts.unknown_command)
         return reply if who is None else self._mark(reply, who)
 
-    def free_text(self) -> Reply:
-        """Answer to something that is not text (a sticker, a photo)."""
+    def free_text(self, who: Who | None = None) -> Reply:
+        """Answer to something that is not text (a sticker, a photo).
+
+        With ``who`` it counts against their flood guard like any message (an empty reply:
+        say nothing).
+        """
+        if who is not None:
+            flooded = self._flooded(who)
+            if flooded is not None:
+                return flooded
         return with_menu(self.content, self.content.ui.texts.free_text)
 
     def error(self) -> Reply:

@@ -163,7 +163,8 @@ async def on_private_other(update: Update, context: BotContext) -> None:
     """Answer stickers, photos and the like in a private chat so a user never meets silence."""
     if update.effective_chat is None:
         return
-    await send_reply(context.bot, update.effective_chat.id, context.conversation.free_text())
+    reply = context.conversation.free_text(who(update, context))
+    await send_reply(context.bot, update.effective_chat.id, reply)
 
 
 class AnsweredTapError(Exception):

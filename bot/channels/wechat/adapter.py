@@ -118,8 +118,8 @@ class WeChatAdapter:
         texts = conversation.content.ui.wechat
         if message.type == "event":
             return await self._event(message, who)
-        if message.type != "text":
-            return conversation.free_text()
+        if message.type != "text":  # images, voice, stickers: counted by the flood guard too
+            return conversation.free_text(who)
         text = str(message.content).strip()
         if text == texts.continue_word.strip():
             return None
