@@ -34,14 +34,18 @@ async def test_start_tap_steps_and_clean_sigterm(tmp_path: Path) -> None:
             (edit,) = await api.wait_calls("editMessageText", 1)
             assert "成绩查询四步走" in edit.params["text"]
             await api.wait_calls("answerCallbackQuery", 1)
+            # /steps is two messages: the tapped one shows steps 1-2, steps 3-4 follow.
+            sends = await api.wait_calls("sendMessage", 3)
+            assert "4. 查看并核实成绩" in sends[2].params["text"]
 
             api.push_command("/steps", USER)
-            sends = await api.wait_calls("sendMessage", 3)
-            assert "1. 访问官方网站" in sends[2].params["text"]
+            sends = await api.wait_calls("sendMessage", 5)
+            assert "1. 访问官方网站" in sends[3].params["text"]
+            assert "4. 查看并核实成绩" in sends[4].params["text"]
 
             api.push_text("準考證號忘記了怎麼辦😭", USER)
-            sends = await api.wait_calls("sendMessage", 4)
-            assert "忘记准考证号怎么办" in sends[3].params["text"]
+            sends = await api.wait_calls("sendMessage", 6)
+            assert "忘记准考证号怎么办" in sends[5].params["text"]
             # Every answered request succeeded (a long poll still open has no status yet).
             failed = [c for c in api.calls if c.status not in (0, 200)]
             assert failed == [], api.describe_calls()

@@ -117,7 +117,7 @@ async def test_guided_remind_flow_stores_alerts(env: Env) -> None:
     reply = await c.command("remind", who=ALICE)
     assert "要提醒你什么" in text_of(reply)
     reply = await c.action(actions(reply)["🗂 资格审核截止"], who=ALICE)
-    assert "截止时间是什么时候" in text_of(reply)
+    assert "是什么时间" in text_of(reply)
     reply = await c.text("12月10日 3点", who=ALICE)  # ambiguous hour: asked back
     assert "上午还是下午" in text_of(reply)
     reply = await c.text("12月10日下午5点", who=ALICE)
@@ -184,9 +184,11 @@ async def test_release_computes_deadline_and_offers_reminder(env: Env) -> None:
     c = env.conversation
     reply = await c.command("release", who=ALICE, args="2026-12-01")
     text = text_of(reply)
-    assert "按 5 个工作日计算" in text and "2026年12月8日（周二）" in text
-    assert "以当年官方通知为准" in text
-    reply = await c.action(actions(reply)["⏰ 提醒我这个截止日期"], who=ALICE)
+    # Both ends of the 5-15 working-day window, and what to do after the first one.
+    assert "最早：2026年12月8日（周二）" in text and "最晚：2026年12月22日（周二）" in text
+    assert "以当年官方通知为准" in text and "别直接放弃" in text
+    # The reminder is for the earliest day, and its button says so.
+    reply = await c.action(actions(reply)["⏰ 按最早日期提醒我：2026年12月8日（周二）"], who=ALICE)
     assert "12月8日（周二）17:00" in text_of(reply)
     reply = await c.action(actions(reply)["提前1天"], who=ALICE)
     assert "已设置提醒：复核申请截止" in text_of(reply)
@@ -270,7 +272,7 @@ async def test_due_alerts_are_sent_once_with_topic_link(env: Env) -> None:
     await run_dispatcher(env, sender, until=2)
     assert [chat for chat, _ in sender.sent] == [101, 101]
     assert all("提醒：资格审核截止" in text for _, text in sender.sent)
-    assert "已到截止时间" in sender.sent[1][1]
+    assert "已到时间" in sender.sent[1][1]
     assert await env.service.list("telegram", ALICE.user_id) == []  # all alerts done: inactive
 
 
@@ -316,7 +318,7 @@ async def test_retry_after_flood_limit_then_sent(env: Env) -> None:
 async def test_asking_about_reminders_offers_the_feature(env: Env) -> None:
     c = env.conversation
     reply = await c.text("怎么设置提醒", who=ALICE)
-    assert "我可以在截止日期前提醒你" in text_of(reply)
+    assert "我可以按你定的时间提醒你" in text_of(reply)
     reply = await c.action(actions(reply)["⏰ 设置提醒"], who=ALICE)
     assert "要提醒你什么" in text_of(reply)
 

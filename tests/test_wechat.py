@@ -179,7 +179,8 @@ async def test_follow_question_click_and_numbers(callback: Callback) -> None:
     assert "考后资格审核" in clicked
     reminder = await callback.say(xml_text("/remind", 1003))
     assert "不能在你没有发消息的时候主动提醒" in reminder  # said before anything is set
-    assert "回复 ics" in reminder and "1. 🔁 复核申请截止" in reminder
+    assert "日历文件" in reminder and "1. 🔁 复核申请截止" in reminder
+    assert "ics" not in reminder.lower() and "telegram" not in reminder.lower()
     await callback.say(xml_text("1", 1005))  # review deadline
     await callback.say(xml_text("12月10日下午5点", 1006))
     saved = await callback.say(xml_text("1", 1007))  # one day before
@@ -187,7 +188,7 @@ async def test_follow_question_click_and_numbers(callback: Callback) -> None:
     calendar = await callback.say(xml_text("ics", 1008))
     assert "BEGIN:VCALENDAR" in calendar and "SUMMARY:复核申请截止" in calendar
     release = await callback.say(xml_text("release 2026-12-01", 1004))
-    assert "2026年12月8日" in release
+    assert "最早：2026年12月8日" in release and "最晚：2026年12月22日" in release
 
 
 async def test_follow_and_unfollow_update_the_audience(callback: Callback, tmp_path: Path) -> None:
@@ -346,6 +347,6 @@ async def test_reminder_after_48_hours_uses_a_confirmed_subscription_message(
     assert message["path"] == "/cgi-bin/message/template/subscribe"
     assert message["touser"] == OPENID and message["template_id"] == "TPL-1"
     assert "交学历证明" in str(message["title"])
-    assert "截止时间" in str(message["data"]) and "回复数字" not in str(message["data"])
+    assert "时间：" in str(message["data"]) and "回复数字" not in str(message["data"])
     with sqlite3.connect(tmp_path / "bot.db") as conn:
         assert conn.execute("SELECT grants FROM wechat_users").fetchone() == (0,)  # used up

@@ -22,6 +22,8 @@ MIN_KEYWORD_CHARS = 2  # after normalisation; one character overlaps with everyt
 TOPIC_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # Telegram's rule for command names
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 MAX_TOPICS = 100 - len(BUILTIN_COMMANDS)  # setMyCommands takes at most 100 commands
+OPEN_BRACKETS, CLOSE_BRACKETS = "（(", "）)"  # title marks 《》 are not brackets
+DOUBLED_BRACKETS = ("）（", "（（", "））", ")(", "((", "))")
 
 
 def check_topics(
@@ -143,7 +145,8 @@ def check_text(
     problems: list[Problem],
     channels: Sequence[Capabilities],
 ) -> Text | None:
-    """Parse one text; report invalid markup and every channel whose message limit it breaks."""
+    """Parse one text; report invalid markup, doubled or nested brackets (placeholders from
+    settings already filled) and every channel whose message limit it breaks."""
     try:
         parsed = Text.parse(text)
     except MarkupError as exc:
@@ -151,6 +154,8 @@ def check_text(
             problems.append(src.problem(path, f"{format_path(path)}: {reason}"))
         return None
     plain = parsed.plain_text
+    for reason in bracket_problems(plain):
+        problems.append(src.problem(path, f"{format_path(path)}: {reason}"))
     for channel in channels:
         length = channel.measure(plain)
         if length > channel.text_limit:
@@ -162,6 +167,30 @@ def check_text(
                 )
             )
     return parsed
+
+
+def bracket_problems(text: str) -> list[str]:
+    """Doubled brackets ("）（"), a bracket pair inside another, or one left open on its line.
+
+    A placeholder whose value ends in brackets, put before other brackets, reads as
+    "中心（考试网）（网址…）"; the guide never nests them either.
+    """
+    problems = [f"doubled brackets {pair!r}" for pair in DOUBLED_BRACKETS if pair in text]
+    for line in text.split("\n"):
+        depth = 0
+        for char in line:
+            if char in OPEN_BRACKETS:
+                depth += 1
+                if depth == 2:
+                    problems.append(f"brackets inside brackets in {line.strip()!r}")
+            elif char in CLOSE_BRACKETS:
+                depth -= 1
+                if depth < 0:
+                    problems.append(f"a closing bracket without an opening one in {line.strip()!r}")
+                    depth = 0
+        if depth > 0:
+            problems.append(f"a bracket left open in {line.strip()!r}")
+    return problems
 
 
 def check_examples(

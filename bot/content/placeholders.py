@@ -31,6 +31,8 @@ REMINDER_PLACEHOLDERS = frozenset(
         "left",
         "release",
         "deadline",
+        "first",
+        "last",
         "workdays",
         "years",
         "reason",

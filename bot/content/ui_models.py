@@ -77,7 +77,8 @@ class ReminderTexts(Strict):
     left_hours: NonEmpty
     left_minutes: NonEmpty
     release_usage: NonEmpty
-    release_result: NonEmpty
+    release_result: NonEmpty  # the window's earliest and latest end ({first}, {last})
+    release_exact: NonEmpty  # one date, when settings give the official working days
     release_approx: NonEmpty
     release_remind: Label
     offer: NonEmpty
@@ -85,6 +86,7 @@ class ReminderTexts(Strict):
     ics_caption: NonEmpty
     ics_empty: NonEmpty
     my_reminders: Label
+    export: Label  # under /reminders: the calendar file (/ics), named without "ics"
     weekdays: Annotated[str, StringConstraints(min_length=7, max_length=7)]
     date_time: NonEmpty
     date_time_year: NonEmpty

@@ -1,4 +1,4 @@
-"""A user's reminders after they are set: /reminders with delete and snooze, /release, /ics."""
+"""A user's reminders after they are set: /reminders (delete, snooze, export), /release, /ics."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class ManageReminders:
         router.command("release", self._release)
         router.command("ics", self._ics)
         router.action(f"{PREFIX}list", self._list_action)
+        router.action(f"{PREFIX}ics", self._ics_action)
         router.action(f"{PREFIX}del:", self._change)
         router.action(f"{PREFIX}snz:", self._change)
 
@@ -70,6 +71,7 @@ class ManageReminders:
                     Button(self.t.snooze.replace("{n}", str(n)), f"{PREFIX}snz:{reminder.id}"),
                 )
             )
+        rows.append((Button(self.t.export, f"{PREFIX}ics"),))
         return Reply.single(Text.join("\n\n", items), (*rows, menu_button(self.store.current)))
 
     async def _change(self, who: Who, action: str) -> Reply:
@@ -95,7 +97,7 @@ class ManageReminders:
         return Reply.single(text, (self._my_reminders_row(),))
 
     async def _release(self, request: Request) -> Reply:
-        """``/release DATE``: the review deadline N working days later, offered as a reminder."""
+        """``/release DATE``: when the review may close (both ends), offered as a reminder."""
         settings = self.store.current.settings
         if request.args:
             parsed = parse_when(request.args, self.service.now(), allow_past=True)
@@ -107,27 +109,44 @@ class ManageReminders:
         else:
             return Reply.single(markup(self.t.release_usage))
         try:
-            workdays, deadline = self.service.review_deadline(release)
+            window = self.service.review_window(release)
         except Reject as refused:
             return self.flow.refusal(refused.answer, cancel=False)
-        text = fill(
-            self.t.release_result,
-            release=self.service.fmt_day(release),
-            workdays=str(workdays),
-            deadline=self.service.fmt_day(deadline.day),
-        )
-        if not deadline.exact:
-            years = "、".join(str(y) for y in deadline.years_without_data)
+        first = self.service.fmt_day(window.first.day)
+        if window.official is not None:
+            text = fill(
+                self.t.release_exact,
+                release=self.service.fmt_day(release),
+                workdays=str(window.official),
+                deadline=first,
+            )
+        else:
+            text = fill(
+                self.t.release_result,
+                release=self.service.fmt_day(release),
+                first=first,
+                last=self.service.fmt_day(window.last.day),
+            )
+        if not window.exact:
+            years = "、".join(str(y) for y in window.years_without_data)
             text = Text.join("\n", [text.strip(), fill(self.t.release_approx, years=years)])
         rows: list[tuple[Button, ...]] = []
-        if self.flow.end_of_day(deadline.day) > self.service.clock():
-            action = f"{PREFIX}rel:{release.isoformat()}"
-            rows.append((Button(self.t.release_remind, action),))
+        if self.flow.end_of_day(window.first.day) > self.service.clock():
+            # The reminder is for the earliest day (the flow's "r:rel:" uses the same one),
+            # and its label names that day.
+            label = fill(self.t.release_remind, deadline=first).plain_text.strip()
+            rows.append((Button(label, f"{PREFIX}rel:{release.isoformat()}"),))
         return Reply.single(text, (*rows, menu_button(self.store.current)))
 
     async def _ics(self, request: Request) -> Reply:
         """A calendar file of all the user's reminders."""
-        who = request.who
+        return await self.calendar(request.who)
+
+    async def _ics_action(self, who: Who, action: str) -> Reply:
+        return await self.calendar(who)
+
+    async def calendar(self, who: Who) -> Reply:
+        """The user's reminders as a calendar file (shown as text where files cannot go)."""
         reminders = await self.service.list(who.channel, who.user_id)
         if not reminders:
             return Reply.single(markup(self.t.ics_empty), menu_rows(self.store.current))

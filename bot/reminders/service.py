@@ -37,6 +37,30 @@ class Created:
 
 
 @dataclass(frozen=True)
+class ReviewDates:
+    """When a score review may close: both ends of the window after the release date.
+
+    ``official``: the working days the year's notice gives (settings), when known; then
+    ``first`` and ``last`` are the same day.
+    """
+
+    first: Deadline
+    last: Deadline
+    official: int | None = None
+
+    @property
+    def exact(self) -> bool:
+        """False when either end was counted with weekdays only."""
+        return self.first.exact and self.last.exact
+
+    @property
+    def years_without_data(self) -> tuple[int, ...]:
+        """Years counted with weekdays only (no holiday data), for either end."""
+        years = set(self.first.years_without_data) | set(self.last.years_without_data)
+        return tuple(sorted(years))
+
+
+@dataclass(frozen=True)
 class LimitReached:
     """The user already has the maximum number of active reminders."""
 
@@ -75,20 +99,44 @@ class ReminderService:
     # -- working days ------------------------------------------------------------------
 
     def review_deadline(self, release: date) -> tuple[int, Deadline]:
-        """``(N, deadline)``: N working days after the release date, N from settings.
+        """``(N, deadline)``: the earliest the review can close, N working days after release.
+
+        N is the official number of working days when settings give it, else the window's
+        minimum: a reminder for this day comes before the review can have closed.
 
         A release date further ahead than a reminder may be set (``MAX_YEARS_AHEAD``, the
         limit typed dates have too) is refused: raises :class:`bot.dates.Reject` carrying the
         ``too_far`` refusal; answer it with ``explain(exc.answer, ...)``. Typed dates never get
         here that far ahead, but a button's data (``r:rel:9999-12-31``) can say anything.
         """
+        self._check_reach(release)
+        settings = self.content.settings
+        workdays = settings.review_deadline_workdays or settings.review_window_workdays.min
+        return workdays, self._calendar().add_workdays(release, workdays)
+
+    def review_window(self, release: date) -> ReviewDates:
+        """Both ends of the review window after ``release`` (settings' min and max working
+        days), or the one official day when settings give it. Refuses like
+        :meth:`review_deadline`."""
+        self._check_reach(release)
+        settings = self.content.settings
+        calendar = self._calendar()
+        official = settings.review_deadline_workdays
+        if official is not None:
+            day = calendar.add_workdays(release, official)
+            return ReviewDates(day, day, official)
+        window = settings.review_window_workdays
+        return ReviewDates(
+            calendar.add_workdays(release, window.min), calendar.add_workdays(release, window.max)
+        )
+
+    def _check_reach(self, release: date) -> None:
         today = self.now().date()
         if release > _years_later(today, MAX_YEARS_AHEAD):
             raise reject("too_far", at=release.isoformat(), years=MAX_YEARS_AHEAD)
-        settings = self.content.settings
-        workdays = settings.review_deadline_workdays or settings.review_window_workdays.min
-        calendar = WorkCalendar(self.content.holidays)
-        return workdays, calendar.add_workdays(release, workdays)
+
+    def _calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.content.holidays)
 
     # -- storage ---------------------------------------------------------------------------
 
