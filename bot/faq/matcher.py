@@ -146,15 +146,17 @@ class _Index:
     lengths: set[int] = field(default_factory=set)
     fuzzy_lengths: set[int] = field(default_factory=set)
     # One slip in a word of 4+ syllables leaves its first or its last syllable in place, so
-    # a window can only be a slip of some keyword if it starts or ends like one.
-    fuzzy_ends: set[str] = field(default_factory=set)
+    # a window can only be a slip of a keyword of that length if it starts or ends like one.
+    fuzzy_starts: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    fuzzy_finals: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, keyword: Keyword) -> None:
         self.by_sound[keyword.sound].append(keyword)
         self.lengths.add(len(keyword.text))
         if keyword.tolerant and len(keyword.sound) >= FUZZY_MIN_SYLLABLES:
             self.fuzzy_lengths.add(len(keyword.sound))
-            self.fuzzy_ends.update((keyword.sound[0], keyword.sound[-1]))
+            self.fuzzy_starts[len(keyword.sound)].add(keyword.sound[0])
+            self.fuzzy_finals[len(keyword.sound)].add(keyword.sound[-1])
             for variant in set(_deletes(keyword.sound)):
                 self.deleted[variant].append(keyword)
 
@@ -210,7 +212,7 @@ class Matcher:
         found: list[_Found] = []
         n = len(norm)
         sound = sound_key(norm)
-        by_sound, deleted, ends = index.by_sound, index.deleted, index.fuzzy_ends
+        by_sound, deleted = index.by_sound, index.deleted
         for length in index.lengths:
             for i in range(n - length + 1):
                 keywords = by_sound.get(sound[i : i + length])
@@ -225,21 +227,20 @@ class Matcher:
                     elif kw.tolerant and _shares_meaning(kw.text, window):
                         found.append(self._found(kw, "pinyin", i, i + length))
         for length in index.fuzzy_lengths:
+            starts, finals = index.fuzzy_starts[length], index.fuzzy_finals[length]
             for i in range(n - length + 2):
                 short = sound[i : i + length - 1]  # one syllable missing in the question
                 if len(short) == length - 1:
                     for kw in deleted.get(short, ()):
                         found.append(self._found(kw, "fuzzy", i, i + length - 1))
-                tails = sound[i + length - 1 : i + length + 1]  # last of `same` and `longer`
-                if sound[i] not in ends and ends.isdisjoint(tails):
-                    continue
+                first = sound[i] if i < n else ""
                 same = sound[i : i + length]  # one replaced, or two swapped
-                if len(same) == length:
+                if len(same) == length and (first in starts or same[-1] in finals):
                     for variant in _deletes(same):
                         for kw in deleted.get(variant, ()):
                             found.append(self._found(kw, "fuzzy", i, i + length))
                 longer = sound[i : i + length + 1]  # one extra syllable in the question
-                if len(longer) == length + 1:
+                if len(longer) == length + 1 and (first in starts or longer[-1] in finals):
                     for variant in _deletes(longer):
                         for kw in by_sound.get(variant, ()):
                             if kw.tolerant and len(kw.sound) == length:
