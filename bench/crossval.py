@@ -2,9 +2,11 @@
 
 The question this answers: "with the example bank in content/examples.yaml, which weights
 and thresholds (faq.yaml ``learned``) answer the most unseen questions correctly while
-answering at most 5 % of out-of-scope questions?" Only the bank is used: each fold's
-examples are left out of the classifier and the nearest-example index, and answered as new
-questions. No evaluation set (tests/data) is read, so nothing is tuned on them.
+answering at most 10 % of the out-of-scope examples?" (A fifth of those are deliberate
+near misses, such as another exam's 资格审核, harder than what users send; keywords alone
+answer 13 % of them.) Only the bank is used: each fold's examples are left out of the
+classifier and the nearest-example index, and answered as new questions. No evaluation set
+(tests/data) is read, so nothing is tuned on them.
 
     .venv/bin/python bench/crossval.py                # 5 folds, grid search, current settings
     .venv/bin/python bench/crossval.py --folds 10 --max-false 0.03
@@ -149,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-false", type=float, default=0.05)
+    parser.add_argument("--max-false", type=float, default=0.10)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     content = load_content(args.content, CHANNELS)

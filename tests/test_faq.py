@@ -9,12 +9,20 @@ import pytest
 from bot.channels import CHANNELS
 from bot.content import ContentStore
 from bot.faq import Matcher, normalize, syllables
+from bot.faq.decide import Judge
 from tests.conftest import CONTENT_DIR
 
 
 @pytest.fixture(scope="module")
-def matcher() -> Matcher:
+def matcher() -> Judge:
+    """What the bot answers with: keywords, classifier and examples weighed together."""
     return ContentStore.open(CONTENT_DIR, CHANNELS).matcher
+
+
+@pytest.fixture(scope="module")
+def keywords(matcher: Judge) -> Matcher:
+    """The keyword part alone (typo tolerance, other-exam markers)."""
+    return matcher.keywords
 
 
 @pytest.mark.parametrize(
@@ -53,10 +61,15 @@ def test_syllables_are_toneless_pinyin_per_character() -> None:
         ("steps", "steps"),  # a command name typed without the slash
     ],
 )
-def test_questions_find_their_topic(matcher: Matcher, question: str, topic: str) -> None:
-    match = matcher.match(question)
-    assert match.kind == "topic"
-    assert match.topic == topic, match
+def test_questions_find_their_topic(
+    matcher: Judge, keywords: Matcher, question: str, topic: str
+) -> None:
+    by_keywords = keywords.match(question)  # typos, traditional characters: keyword level
+    assert by_keywords.kind == "topic"
+    assert by_keywords.topic == topic, by_keywords
+    match = matcher.match(question)  # the bot answers it, or offers it first when unsure
+    assert match.kind in ("topic", "none"), match
+    assert match.candidates[0][0] == topic, match
 
 
 @pytest.mark.parametrize(
@@ -69,28 +82,30 @@ def test_questions_find_their_topic(matcher: Matcher, question: str, topic: str)
         "明年什么时候报名",
     ],
 )
-def test_out_of_scope_is_declined(matcher: Matcher, question: str) -> None:
+def test_out_of_scope_is_declined(matcher: Judge, question: str) -> None:
     assert matcher.match(question).topic is None
 
 
-def test_one_generic_word_is_not_enough(matcher: Matcher) -> None:
+def test_one_generic_word_is_not_enough(matcher: Judge) -> None:
     match = matcher.match("成绩")
     assert match.topic is None
     assert match.score < matcher.min_score
 
 
-def test_this_exam_named_overrides_the_other_exam_marker(matcher: Matcher) -> None:
-    assert matcher.match("一建考过了，二造资格审核要什么材料").topic == "audit"
+def test_this_exam_named_overrides_the_other_exam_marker(matcher: Judge, keywords: Matcher) -> None:
+    assert keywords.match("一建考过了，二造资格审核要什么材料").topic == "audit"
+    match = matcher.match("一建考过了，二造资格审核要什么材料")
+    assert match.kind != "out_of_scope" and match.candidates[0][0] == "audit", match
 
 
-def test_greetings(matcher: Matcher) -> None:
+def test_greetings(matcher: Judge) -> None:
     assert matcher.match("你好").greeting == "hello"
     assert matcher.match("谢谢！！").greeting == "thanks"
     # A greeting with a real question answers the question.
     assert matcher.match("你好，准考证号忘了").topic == "lost_ticket"
 
 
-def test_match_is_explained(matcher: Matcher) -> None:
+def test_match_is_explained(matcher: Judge) -> None:
     match = matcher.match("准考正号忘了")
     found = {(h.keyword, h.how) for h in match.hits}
     assert ("准考证号", "pinyin") in found
@@ -114,7 +129,7 @@ def test_overlapping_keywords_of_one_topic_count_once() -> None:
     assert match.score == 1.0
 
 
-def test_long_input_is_cut_before_matching(matcher: Matcher) -> None:
+def test_long_input_is_cut_before_matching(matcher: Judge) -> None:
     match = matcher.match("准考证号忘了" + "啊" * 100_000)
     assert match.topic == "lost_ticket"
     assert len(match.normalized) <= 300

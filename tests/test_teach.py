@@ -99,12 +99,12 @@ async def test_admin_tap_teaches_at_once_and_keeps_it_over_reload_and_restart(
 
 
 async def test_out_of_scope_tap_stays_declined_and_off_the_list(app: App) -> None:
-    await app.conversation.text("单位盖章", USER)
+    await app.conversation.text("青蛙王子去哪了", USER)
     ((row_id, _),) = await unanswered_rows(app)
     done = await app.conversation.action(f"u:o:{row_id}", ADMIN)
-    assert texts(done)[0].startswith("✅ 已记下：单位盖章 → 不在范围内")
+    assert texts(done)[0].startswith("✅ 已记下：青蛙王子去哪了 → 不在范围内")
     assert [e.topic for e in await LearnedRepo(app.db).all()] == ["out_of_scope"]
-    answer = await app.conversation.text("单位盖章！", USER)
+    answer = await app.conversation.text("青蛙王子去哪了！", USER)
     assert "回答不了" in texts(answer)[0]
     reply = await app.conversation.command("unanswered", ADMIN)
     assert reply is not None and "目前没有记录到答不上的问题" in texts(reply)[0]
@@ -172,7 +172,7 @@ async def test_vote_for_a_missing_row_or_topic_still_answers(app: App) -> None:
     reply = await app.conversation.action("v:424242:steps", USER)
     assert "四步走" in texts(reply)[0]
     stale = await app.conversation.action("v:1:removed_topic", USER)
-    assert "按钮已过期" in texts(stale)[0]
+    assert "选项已过期" in texts(stale)[0]
     assert await VoteRepo(app.db).for_questions(["x"]) == {}
 
 
