@@ -1,5 +1,5 @@
 """Command line: ``python -m bot [run | console | ask | wechat | wechat-menu | check-content |
-export-learned]``.
+export-learned | migrate-db]``.
 
 Without a sub-command it runs on Telegram when BOT_TOKEN is set and in the terminal otherwise,
 so a newcomer sees the bot in seconds. This module parses arguments, reads settings and
@@ -155,6 +155,13 @@ def cmd_export_learned() -> int:
     return EXIT_OK
 
 
+def cmd_migrate_db(source: str, destination: str, *, force: bool) -> int:
+    """Copy a database into another (SQLite file or postgresql:// URL); compare every table."""
+    from bot.storage.copy import run_copy
+
+    return run_copy(source, destination, force=force)
+
+
 def cmd_wechat(*, menu_only: bool) -> int:
     """Serve the WeChat Official Account callback, or print its custom menu JSON."""
     from bot.channels.wechat.config import WeChatSettings
@@ -250,6 +257,16 @@ def _parser() -> argparse.ArgumentParser:
         help="print the examples admins taught in /unanswered (BOT_DB) as YAML for "
         "content/examples.yaml",
     )
+    migrate = sub.add_parser(
+        "migrate-db",
+        help="copy a database into another, e.g. the SQLite file into PostgreSQL "
+        "(row counts and checksums compared per table)",
+    )
+    migrate.add_argument("source", help="SQLite file or postgresql:// URL to copy from")
+    migrate.add_argument("destination", help="SQLite file or postgresql:// URL to copy into")
+    migrate.add_argument(
+        "--force", action="store_true", help="replace the rows a non-empty destination has"
+    )
     return parser
 
 
@@ -268,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_console(args.db)
     if args.command == "export-learned":
         return cmd_export_learned()
+    if args.command == "migrate-db":
+        return cmd_migrate_db(args.source, args.destination, force=args.force)
     settings = _settings()
     if settings is None:
         return EXIT_USAGE

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.admin import Admin
@@ -201,7 +202,7 @@ def questions_only(settings: Settings, store: ContentStore) -> Questions:
 async def learned_examples(settings: Settings) -> list[LearnedExample]:
     """What admins taught, read from BOT_DB (none when the database does not exist yet)."""
     path = settings.db
-    if str(path) != ":memory:" and not path.exists():
+    if isinstance(path, Path) and str(path) != ":memory:" and not path.exists():
         return []
     db = await Database.open(path)
     try:

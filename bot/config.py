@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     token: SecretStr | None = None
     api_base_url: str = DEFAULT_API_BASE_URL
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
-    db: Path = Path("data/bot.db")
+    # A SQLite file (the default), or a postgresql:// URL for several replicas.
+    db: Path | str = Path("data/bot.db")
     content_dir: Path = Path("content")
     timezone: str = "Asia/Shanghai"
     # Updates handled at once. Handlers wait for the flood budget (not for HTTP connections),
@@ -34,6 +35,17 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db_path_or_url(cls, value: object) -> object:
+        if isinstance(value, str) and "://" in value:
+            if not value.startswith(("postgresql://", "postgres://")):
+                raise ValueError(
+                    "BOT_DB must be a SQLite file path or a postgresql://user:pass@host:port/db URL"
+                )
+            return value
+        return Path(value) if isinstance(value, str) else value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from bot.channels.console.session import ConsoleSender
 from bot.config import Settings
 from bot.content import Content, ContentStore, load_content
 from bot.core.conversation import Conversation
+from tests.pg import db_target, pg_server, pg_url  # noqa: F401  (PostgreSQL fixtures)
 from tests.telegram_harness import tg  # noqa: F401  (the Telegram harness fixture)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,5 @@
-"""SQLite storage: migrations, WAL, unanswered questions; chats and users keyed by channel."""
+"""Storage on both engines (SQLite and PostgreSQL, ``db_target``): unanswered questions,
+learning, reminders, chats, broadcasts, WeChat users; chats and users keyed by channel."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.storage import (
     WeChatUserRepo,
 )
 from bot.storage.db import MIGRATIONS
+from bot.storage.leases import LEASE, wall_clock
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -41,8 +43,8 @@ async def test_open_migrates_and_reopens(tmp_path: Path) -> None:
     assert version == len(MIGRATIONS)
 
 
-async def test_unanswered_counts_and_orders(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_unanswered_counts_and_orders(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     repo = UnansweredRepo(db)
     try:
         await repo.record("二建成绩什么时候出", "二建成绩什么时候出？", T0)
@@ -58,8 +60,8 @@ async def test_unanswered_counts_and_orders(tmp_path: Path) -> None:
     assert len(rows) == 3  # the SQL-looking text was stored as text, the table is intact
 
 
-async def test_stored_text_is_bounded(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_stored_text_is_bounded(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     repo = UnansweredRepo(db)
     try:
         await repo.record("长" * 5000, "长" * 5000, T0)
@@ -70,9 +72,9 @@ async def test_stored_text_is_bounded(tmp_path: Path) -> None:
 
 
 async def test_unanswered_row_keeps_its_id_and_leaves_the_list_once_taught(
-    tmp_path: Path,
+    db_target: Path | str,
 ) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+    db = await Database.open(db_target)
     unanswered, learned = UnansweredRepo(db), LearnedRepo(db)
     try:
         first = await unanswered.record("二建啥时候出分", "二建啥时候出分？", T0)
@@ -110,8 +112,8 @@ async def test_unanswered_row_keeps_its_id_and_leaves_the_list_once_taught(
     assert examples[0].taught_at == T0 + timedelta(minutes=5)
 
 
-async def test_teaching_the_same_question_again_replaces_its_topic(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_teaching_the_same_question_again_replaces_its_topic(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     learned = LearnedRepo(db)
     try:
         for topic, user in (("review", 1), ("audit", 2)):
@@ -127,8 +129,8 @@ async def test_teaching_the_same_question_again_replaces_its_topic(tmp_path: Pat
     ]
 
 
-async def test_votes_count_per_question_and_topic(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_votes_count_per_question_and_topic(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     votes = VoteRepo(db)
     try:
         await votes.vote("查询", "steps", T0)
@@ -163,8 +165,8 @@ async def _reminder(repo: ReminderRepo, channel: str, user_id: int, days: int) -
     )
 
 
-async def test_same_id_on_two_channels_keeps_reminders_apart(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_same_id_on_two_channels_keeps_reminders_apart(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     repo = ReminderRepo(db)
     try:
         telegram = await _reminder(repo, "telegram", 7, 1)
@@ -186,8 +188,8 @@ async def test_same_id_on_two_channels_keeps_reminders_apart(tmp_path: Path) -> 
     assert gone == []
 
 
-async def test_due_next_recover_and_block_follow_the_channel(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_due_next_recover_and_block_follow_the_channel(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     repo = ReminderRepo(db)
     later = T0 + timedelta(days=10)
     try:
@@ -200,6 +202,9 @@ async def test_due_next_recover_and_block_follow_the_channel(tmp_path: Path) -> 
         none_due = await repo.due(later, 10, [])
         next_at = (await repo.next_fire_at(["wechat"]), await repo.next_fire_at(["console"]))
         assert await repo.claim(wechat_due[0].id) and await repo.claim(telegram_due[0].id)
+        # The process that claimed them stopped; with replicas (PostgreSQL) their leases have
+        # to expire first (SQLite takes them back at start-up at once).
+        db.claims.clock = lambda: wall_clock() + timedelta(seconds=LEASE + 1)
         recovered = await repo.recover(["wechat"])  # the Telegram one stays in flight
         after = [a.channel for a in await repo.due(later, 10, ["telegram", "wechat"])]
         blocked = await repo.block_chat("telegram", 7)
@@ -217,8 +222,8 @@ async def test_due_next_recover_and_block_follow_the_channel(tmp_path: Path) -> 
     assert (blocked, wechat_left, telegram_left) == (1, 1, 0)
 
 
-async def test_a_channel_list_is_not_a_string(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_a_channel_list_is_not_a_string(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     try:
         with pytest.raises(TypeError):
             await ReminderRepo(db).due(T0, 10, "wechat")
@@ -254,8 +259,8 @@ async def test_due_and_next_walk_the_alerts_due_index(tmp_path: Path) -> None:
         assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
-async def test_big_telegram_id_is_telegram(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_big_telegram_id_is_telegram(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     reminders, chats = ReminderRepo(db), ChatRepo(db)
     try:
         await _reminder(reminders, "telegram", BIG_TELEGRAM, 1)
@@ -272,8 +277,8 @@ async def test_big_telegram_id_is_telegram(tmp_path: Path) -> None:
     assert wechat_row is None
 
 
-async def test_same_id_on_two_channels_keeps_chats_apart(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_same_id_on_two_channels_keeps_chats_apart(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     repo = ChatRepo(db)
     try:
         _, new_telegram = await repo.seen("telegram", 7, "private", "", T0)
@@ -301,8 +306,8 @@ async def test_same_id_on_two_channels_keeps_chats_apart(tmp_path: Path) -> None
     assert (stats.users, stats.subscribers, stats.groups) == (1, 0, 2)
 
 
-async def test_broadcast_reaches_only_the_given_channels(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_broadcast_reaches_only_the_given_channels(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     chats, repo = ChatRepo(db), BroadcastRepo(db)
     try:
         await chats.seen("telegram", 7, "private", "", T0, subscribe=True)
@@ -360,8 +365,8 @@ async def test_broadcast_reaches_only_the_given_channels(tmp_path: Path) -> None
     assert after == [("telegram", -100, 0)]
 
 
-async def test_wechat_user_ids_are_plain(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+async def test_wechat_user_ids_are_plain(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
     repo = WeChatUserRepo(db)
     try:
         first = await repo.user_id("o-first", T0)
@@ -374,3 +379,53 @@ async def test_wechat_user_ids_are_plain(tmp_path: Path) -> None:
     assert (first, second, again) == (1, 2, 1)
     assert recipient == ("o-first", T0)
     assert unknown is None
+
+
+async def test_the_other_repository_calls_give_the_same_answers(db_target: Path | str) -> None:
+    db = await Database.open(db_target)
+    reminders, broadcasts, users = ReminderRepo(db), BroadcastRepo(db), WeChatUserRepo(db)
+    try:
+        await _reminder(reminders, "telegram", 7, 1)
+        (alert,) = await reminders.due(T0 + timedelta(days=5), 10, ["telegram"])
+        assert await reminders.claim(alert.id)
+        assert not await reminders.claim(alert.id)  # already in flight
+        assert await reminders.retry_unsure(alert.id)  # once...
+        assert await reminders.claim(alert.id)
+        assert not await reminders.retry_unsure(alert.id)  # ...never twice
+        await reminders.release(alert.id)
+        released = [a.id for a in await reminders.due(T0 + timedelta(days=5), 10, ["telegram"])]
+        later = T0 + timedelta(hours=3)
+        ids = [
+            await broadcasts.create(admin_id=7, kind="text", text=f"b{n}", from_chat_id=None,
+                                    from_message=None, run_at=later if n else None, now=T0)
+            for n in range(2)
+        ]  # fmt: skip
+        for broadcast_id in ids:
+            assert await broadcasts.confirm(broadcast_id, "users", None, T0)
+        runnable = await broadcasts.next_runnable(T0)
+        scheduled = await broadcasts.next_scheduled()
+        due_later = await broadcasts.next_runnable(later)
+        await ChatRepo(db).seen("telegram", 7, "private", "", T0, subscribe=True)
+        await ChatRepo(db).seen("telegram", 8, "private", "", T0, subscribe=True)
+        first = await broadcasts.get(ids[0])
+        assert first is not None
+        await broadcasts.start(first, T0, ["telegram"])
+        for chat, error in ((7, "Bad Request: x"), (8, "Bad Request: x")):
+            assert await broadcasts.claim(ids[0], "telegram", chat)
+            await broadcasts.record(ids[0], "telegram", chat, "failed", error)
+        reasons = await broadcasts.failure_reasons(ids[0])
+        finished = await broadcasts.finish(ids[0], "done", T0)
+        recent = [(b.id, b.status, c.failed) for b, c in await broadcasts.recent()]
+        await users.user_id("o-one")
+        await users.grant("o-one")
+        grants = [await users.use_grant("o-one"), await users.use_grant("o-one")]
+        await users.give_back("o-one")
+        kept = await users.use_grant("o-one")
+    finally:
+        await db.close()
+    assert released == [alert.id]
+    assert runnable is not None and runnable.id == ids[0] and runnable.audience == "users"
+    assert scheduled == later and due_later is not None and due_later.id == ids[0]
+    assert reasons == [("Bad Request: x", 2)] and finished
+    assert recent == [(ids[1], "scheduled", 0), (ids[0], "done", 2)]
+    assert (grants, kept) == ([True, False], True)

@@ -59,14 +59,15 @@ class BroadcastRunner(Worker):
         broadcast = await self.repo.next_runnable(self.clock())
         if broadcast is None:
             return False
-        await self._run_one(broadcast)
-        return True
+        return await self._run_one(broadcast)
 
     async def upcoming(self) -> datetime | None:
         """The next scheduled broadcast."""
         return await self.repo.next_scheduled()
 
-    async def _run_one(self, broadcast: Broadcast) -> None:
+    async def _run_one(self, broadcast: Broadcast) -> bool:
+        """Send what is left of ``broadcast``; False when other replicas still have some of
+        its deliveries in flight (they finish it; look again later)."""
         await self.repo.start(broadcast, self.clock(), self.channels)
         log.info("broadcast %d running", broadcast.id)
         self._started, self._sent_here, self._last_report = time.monotonic(), 0, 0.0
@@ -87,7 +88,7 @@ class BroadcastRunner(Worker):
                         await self._drain(in_flight)
                         if not self.stopping:
                             await self._report(broadcast, 0.0, final=True)
-                        return
+                        return True
                     if not await self.repo.claim(broadcast.id, channel, chat_id):
                         window.release()
                         continue
@@ -99,9 +100,13 @@ class BroadcastRunner(Worker):
                     task.add_done_callback(lambda _: window.release())
         finally:
             await self._drain(in_flight)
-        await self.repo.finish(broadcast.id, "done", self.clock())
+        done = await self.repo.finish(broadcast.id, "done", self.clock())
+        if not done and await self.repo.status(broadcast.id) == "running":
+            log.info("broadcast %d: the rest is in flight on another replica", broadcast.id)
+            return False
         log.info("broadcast %d done", broadcast.id)
         await self._report(broadcast, 0.0, final=True)
+        return True
 
     @staticmethod
     async def _drain(in_flight: set[asyncio.Task[None]]) -> None:

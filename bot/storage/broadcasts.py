@@ -3,17 +3,20 @@
 A delivery goes pending -> sending (committed before the send) -> sent / failed / blocked /
 unsure. At most the runner's window is 'sending' at once, so after a kill -9 at most that
 many recipients get it twice; nobody is skipped. Recipients are (channel, chat_id) pairs; a
-broadcast reaches the channels the process that starts it can send to.
+broadcast reaches the channels the process that starts it can send to. Replicas sharing a
+PostgreSQL database run a broadcast together: each delivery is claimed by one of them under
+a lease (leases.py), and the broadcast is done only when no delivery is left pending or in
+flight anywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from bot.storage.db import Database, in_list
+from bot.storage.db import Database, Row, in_list
+from bot.storage.leases import stamp as _ts
 
 AUDIENCES = {  # chat types per audience (WeChat followers are 'private' chats on 'wechat')
     "all": ("private", "group", "supergroup", "channel"),
@@ -59,10 +62,6 @@ class Counts:
         return self.sent + self.failed + self.blocked + self.left + self.unsure
 
 
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
 def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -73,24 +72,14 @@ _COLUMNS = (
 )
 
 
-def _row(row: tuple[Any, ...]) -> Broadcast:
+def _row(row: Row) -> Broadcast:
+    """A row of ``_COLUMNS``: the columns in the dataclass's order, times parsed."""
     created = _dt(row[9])
     assert created is not None
     return Broadcast(
-        id=row[0],
-        admin_id=row[1],
-        audience=row[2],
-        kind=row[3],
-        text=row[4],
-        from_chat_id=row[5],
-        from_message=row[6],
-        status=row[7],
-        run_at=_dt(row[8]),
-        created_at=created,
-        progress_channel=row[10],
-        progress_chat=row[11],
-        progress_msg=row[12],
-    )
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+        _dt(row[8]), created, row[10], row[11], row[12],
+    )  # fmt: skip
 
 
 class BroadcastRepo:
@@ -111,11 +100,11 @@ class BroadcastRepo:
         now: datetime,
     ) -> int:
         """A draft, not sent until confirmed."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
                 "INSERT INTO broadcasts (admin_id, audience, kind, text, from_chat_id,"
                 " from_message, status, run_at, created_at) VALUES (?, 'all', ?, ?, ?, ?,"
-                " 'draft', ?, ?)",
+                " 'draft', ?, ?) RETURNING id",
                 (
                     admin_id,
                     kind,
@@ -126,27 +115,25 @@ class BroadcastRepo:
                     _ts(now),
                 ),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        assert row is not None
+        return int(row[0])
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
         """One broadcast."""
-        async with self.db.connection.execute(
+        row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return _row(tuple(row)) if row else None
+        )
+        return _row(row) if row else None
 
     async def audience_size(self, audience: str, channels: Sequence[str]) -> int:
         """How many chats on ``channels`` an audience reaches right now."""
         type_marks, types = in_list(AUDIENCES[audience])
         channel_marks, names = in_list(channels)
-        async with self.db.connection.execute(
+        row = await self.db.fetchone(
             "SELECT COUNT(*) FROM chats WHERE member = 1 AND subscribed = 1"
             f" AND channel IN ({channel_marks}) AND type IN ({type_marks})",
             (*names, *types),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return int(row[0]) if row else 0
 
     async def confirm(
@@ -160,32 +147,30 @@ class BroadcastRepo:
 
         ``progress`` is the admin's message to edit: ``(channel, chat_id, message_id)``.
         """
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "UPDATE broadcasts SET audience = ?,"
                 " status = CASE WHEN run_at IS NOT NULL AND run_at > ? THEN 'scheduled'"
                 " ELSE 'queued' END, progress_channel = ?, progress_chat = ?, progress_msg = ?"
                 " WHERE id = ? AND status = 'draft'",
                 (audience, _ts(now), *(progress or (None, None, None)), broadcast_id),
             )
-        return bool(cursor.rowcount)
+        return bool(changed)
 
     async def next_runnable(self, now: datetime) -> Broadcast | None:
         """The oldest broadcast that is running, queued, or scheduled and due."""
-        async with self.db.connection.execute(
+        row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE status IN ('running', 'queued')"
             " OR (status = 'scheduled' AND run_at <= ?) ORDER BY id LIMIT 1",
             (_ts(now),),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return _row(tuple(row)) if row else None
+        )
+        return _row(row) if row else None
 
     async def next_scheduled(self) -> datetime | None:
         """When the next scheduled broadcast is due."""
-        async with self.db.connection.execute(
+        row = await self.db.fetchone(
             "SELECT MIN(run_at) FROM broadcasts WHERE status = 'scheduled'"
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return _dt(row[0]) if row else None
 
     async def start(self, broadcast: Broadcast, now: datetime, channels: Sequence[str]) -> None:
@@ -195,105 +180,129 @@ class BroadcastRepo:
         """
         type_marks, types = in_list(AUDIENCES[broadcast.audience])
         channel_marks, names = in_list(channels)
-        async with self.db.transaction() as conn:
+        # A delivery left 'sending' by a crash: it may or may not have arrived. With replicas
+        # only one whose lease expired (the others are in flight on a live replica).
+        expired, params = "", list[object]([broadcast.id])
+        if self.db.replicas:
+            expired = " AND (lease_until IS NULL OR lease_until < ?)"
+            params.append(_ts(self.db.claims.clock()))
+        async with self.db.transaction() as tx:
             if broadcast.status != "running":
-                await conn.execute(
-                    "INSERT OR IGNORE INTO deliveries (broadcast_id, channel, chat_id)"
+                await tx.execute(
+                    "INSERT INTO deliveries (broadcast_id, channel, chat_id)"
                     " SELECT ?, channel, chat_id FROM chats WHERE member = 1 AND subscribed = 1"
-                    f" AND channel IN ({channel_marks}) AND type IN ({type_marks})",
+                    f" AND channel IN ({channel_marks}) AND type IN ({type_marks})"
+                    " ON CONFLICT DO NOTHING",
                     (broadcast.id, *names, *types),
                 )
-            await conn.execute(
+            await tx.execute(
                 "UPDATE broadcasts SET status = 'running', started_at = COALESCE(started_at, ?)"
                 " WHERE id = ? AND status IN ('queued', 'scheduled', 'running')",
                 (_ts(now), broadcast.id),
             )
-            # A delivery left 'sending' by a crash: it may or may not have arrived.
-            await conn.execute(
+            await tx.execute(
                 "UPDATE deliveries SET status = 'pending' WHERE broadcast_id = ?"
-                " AND status = 'sending'",
-                (broadcast.id,),
+                f" AND status = 'sending'{expired}",
+                params,
             )
 
     async def pending(self, broadcast_id: int, limit: int = 500) -> list[tuple[str, int, int]]:
         """``(channel, chat_id, attempts)`` still to send, fewest attempts first."""
-        async with self.db.connection.execute(
+        rows = await self.db.fetchall(
             "SELECT channel, chat_id, attempts FROM deliveries"
             " WHERE broadcast_id = ? AND status = 'pending'"
             " ORDER BY attempts, channel, chat_id LIMIT ?",
             (broadcast_id, limit),
-        ) as cursor:
-            return [(str(r[0]), int(r[1]), int(r[2])) for r in await cursor.fetchall()]
+        )
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
 
     async def claim(self, broadcast_id: int, channel: str, chat_id: int) -> bool:
-        """pending -> sending, committed before the message goes out."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1"
-                " WHERE broadcast_id = ? AND channel = ? AND chat_id = ? AND status = 'pending'",
-                (broadcast_id, channel, chat_id),
+        """pending -> sending (under a lease), committed before the message goes out; False
+        if another task or replica has it."""
+        key = (broadcast_id, channel, chat_id)
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
+                " lease_until = ? WHERE status = 'pending'"
+                " AND (broadcast_id, channel, chat_id) IN (SELECT broadcast_id, channel, chat_id"
+                " FROM deliveries WHERE broadcast_id = ? AND channel = ? AND chat_id = ?"
+                f" AND status = 'pending'{self.db.dialect.skip_locked})",
+                (self.db.claims.lease_until(), *key),
             )
-        return bool(cursor.rowcount)
+        if changed:
+            self.db.claims.deliveries.add(key)
+        return bool(changed)
 
     async def record(
         self, broadcast_id: int, channel: str, chat_id: int, status: str, error: str = ""
     ) -> None:
         """The outcome of one delivery (sent, failed, blocked, or pending to retry)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE deliveries SET status = ?, error = ?"
                 " WHERE broadcast_id = ? AND channel = ? AND chat_id = ?",
                 (status, error[:200], broadcast_id, channel, chat_id),
             )
+        self.db.claims.deliveries.discard((broadcast_id, channel, chat_id))
 
     async def counts(self, broadcast_id: int) -> Counts:
         """Sent, failed, blocked and left for one broadcast."""
-        async with self.db.connection.execute(
-            "SELECT SUM(status = 'sent'), SUM(status = 'failed'), SUM(status = 'blocked'),"
-            " SUM(status IN ('pending', 'sending')), SUM(status = 'unsure')"
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FILTER (WHERE status = 'sent'),"
+            " COUNT(*) FILTER (WHERE status = 'failed'),"
+            " COUNT(*) FILTER (WHERE status = 'blocked'),"
+            " COUNT(*) FILTER (WHERE status IN ('pending', 'sending')),"
+            " COUNT(*) FILTER (WHERE status = 'unsure')"
             " FROM deliveries WHERE broadcast_id = ?",
             (broadcast_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return Counts(*(int(v or 0) for v in (row or (0, 0, 0, 0, 0))))
 
     async def failure_reasons(self, broadcast_id: int, limit: int = 3) -> list[tuple[str, int]]:
         """The most common reasons of failed deliveries, with counts."""
-        async with self.db.connection.execute(
+        rows = await self.db.fetchall(
             "SELECT error, COUNT(*) FROM deliveries WHERE broadcast_id = ? AND status = 'failed'"
-            " GROUP BY error ORDER BY COUNT(*) DESC LIMIT ?",
+            " GROUP BY error ORDER BY COUNT(*) DESC, error LIMIT ?",
             (broadcast_id, limit),
-        ) as cursor:
-            return [(str(r[0]), int(r[1])) for r in await cursor.fetchall()]
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
 
-    async def finish(self, broadcast_id: int, status: str, now: datetime) -> None:
-        """done or cancelled; pending deliveries of a cancelled one are dropped."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+    async def finish(self, broadcast_id: int, status: str, now: datetime) -> bool:
+        """done or cancelled; pending deliveries of a cancelled one are dropped.
+
+        'done' only once no delivery is pending or in flight (on another replica, say);
+        False when the broadcast did not change (not done yet, or already finished).
+        """
+        left = ""
+        if status == "done":
+            left = (
+                " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE broadcast_id = broadcasts.id"
+                " AND status IN ('pending', 'sending'))"
+            )
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "UPDATE broadcasts SET status = ?, finished_at = ? WHERE id = ?"
-                " AND status NOT IN ('done', 'cancelled')",
+                f" AND status NOT IN ('done', 'cancelled'){left}",
                 (status, _ts(now), broadcast_id),
             )
             if status == "cancelled":
-                await conn.execute(
+                await tx.execute(
                     "UPDATE deliveries SET status = 'cancelled' WHERE broadcast_id = ?"
                     " AND status = 'pending'",
                     (broadcast_id,),
                 )
+        return bool(changed)
 
     async def status(self, broadcast_id: int) -> str | None:
         """The current status (the runner checks it for cancellation)."""
-        async with self.db.connection.execute(
-            "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self.db.fetchone("SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,))
         return str(row[0]) if row else None
 
     async def recent(self, limit: int = 10) -> list[tuple[Broadcast, Counts]]:
         """The latest broadcasts (not drafts) with their counts."""
-        async with self.db.connection.execute(
+        found = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM broadcasts WHERE status != 'draft' ORDER BY id DESC LIMIT ?",
             (limit,),
-        ) as cursor:
-            rows = [_row(tuple(r)) for r in await cursor.fetchall()]
+        )
+        rows = [_row(r) for r in found]
         return [(b, await self.counts(b.id)) for b in rows]

@@ -8,9 +8,10 @@ A chat is keyed by (channel, chat_id): the channel is the platform ('telegram', 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from bot.storage.db import Database
+from bot.storage.db import Database, Row
+from bot.storage.leases import stamp as _ts
 
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
 
@@ -39,8 +40,23 @@ class AudienceStats:
     questions_answered: int
 
 
-def _ts(now: datetime) -> str:
-    return now.astimezone(UTC).isoformat(timespec="seconds")
+_GET = (
+    "SELECT channel, chat_id, type, title, member, subscribed, asked FROM chats"
+    " WHERE channel = ? AND chat_id = ?"
+)
+
+
+def _chat(row: Row | None) -> ChatRow | None:
+    if row is None:
+        return None
+    return ChatRow(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), bool(row[6]))
+
+
+def _unchanged(known: ChatRow, chat_type: str, title: str) -> bool:
+    """Seeing the chat again changes nothing (a private chat never becomes a group; only a
+    group may become a supergroup)."""
+    upgrade = (known.type, chat_type) == ("group", "supergroup")
+    return known.member and not upgrade and known.title == title
 
 
 class ChatRepo:
@@ -51,15 +67,7 @@ class ChatRepo:
 
     async def get(self, channel: str, chat_id: int) -> ChatRow | None:
         """The stored chat, if known."""
-        async with self.db.connection.execute(
-            "SELECT channel, chat_id, type, title, member, subscribed, asked FROM chats"
-            " WHERE channel = ? AND chat_id = ?",
-            (channel, chat_id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        return ChatRow(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), bool(row[6]))
+        return _chat(await self.db.fetchone(_GET, (channel, chat_id)))
 
     async def seen(
         self,
@@ -78,22 +86,28 @@ class ChatRepo:
         chat keeps its type (a private chat never becomes a group or the other way round);
         only a group may become a supergroup. Its channel is part of its key.
         """
-        async with self.db.transaction() as conn:
-            title = title[:200]
-            known = await self.get(channel, chat_id)
-            if known is not None and (known.type, chat_type) != ("group", "supergroup"):
-                chat_type = known.type
+        title = title[:200]
+        known = await self.get(channel, chat_id)  # most messages: a known chat, nothing to write
+        if known is not None and _unchanged(known, chat_type, title):
+            return known, False
+        async with self.db.transaction() as tx:
             if known is None:
-                await conn.execute(
+                inserted = await tx.execute(
                     "INSERT INTO chats"
                     " (channel, chat_id, type, title, member, subscribed, updated_at)"
-                    " VALUES (?, ?, ?, ?, 1, ?, ?)",
+                    " VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING",
                     (channel, chat_id, chat_type, title, int(subscribe), _ts(now)),
                 )
-                return ChatRow(channel, chat_id, chat_type, title, True, subscribe, False), True
-            if known.member and known.type == chat_type and known.title == title:
-                return known, False
-            await conn.execute(
+                if inserted:
+                    return ChatRow(channel, chat_id, chat_type, title, True, subscribe, False), True
+                # Another task or replica added it a moment ago: it is known after all.
+                known = _chat(await tx.fetchone(_GET, (channel, chat_id)))
+                assert known is not None
+                if _unchanged(known, chat_type, title):
+                    return known, False
+            if (known.type, chat_type) != ("group", "supergroup"):
+                chat_type = known.type
+            await tx.execute(
                 "UPDATE chats SET type = ?, title = ?, member = 1, updated_at = ?"
                 " WHERE channel = ? AND chat_id = ?",
                 (chat_type, title, _ts(now), channel, chat_id),
@@ -103,16 +117,16 @@ class ChatRepo:
 
     async def left(self, channel: str, chat_id: int, now: datetime) -> None:
         """The bot was removed, kicked or blocked there: never post there again (until back)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE chats SET member = 0, updated_at = ? WHERE channel = ? AND chat_id = ?",
                 (_ts(now), channel, chat_id),
             )
 
     async def set_subscribed(self, channel: str, chat_id: int, on: bool, now: datetime) -> None:
         """Turn announcements on or off for a chat (and remember the user was asked)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE chats SET subscribed = ?, asked = 1, updated_at = ?"
                 " WHERE channel = ? AND chat_id = ?",
                 (int(on), _ts(now), channel, chat_id),
@@ -120,15 +134,15 @@ class ChatRepo:
 
     async def mark_asked(self, channel: str, chat_id: int) -> None:
         """The private user has been offered a subscription once."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE chats SET asked = 1 WHERE channel = ? AND chat_id = ?", (channel, chat_id)
             )
 
     async def migrate(self, channel: str, old_id: int, new_id: int, now: datetime) -> None:
         """A group became a supergroup: keep its subscription under the new id."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 """
                 INSERT INTO chats
                     (channel, chat_id, type, title, member, subscribed, asked, updated_at)
@@ -139,32 +153,31 @@ class ChatRepo:
                 """,
                 (new_id, _ts(now), channel, old_id),
             )
-            await conn.execute(
+            await tx.execute(
                 "DELETE FROM chats WHERE channel = ? AND chat_id = ?", (channel, old_id)
             )
 
     async def count(self, name: str, by: int = 1) -> None:
         """Add to a named counter (questions answered)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO counters (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                " ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value",
                 (name, by),
             )
 
     async def stats(self) -> AudienceStats:
         """Reachable users, subscribers, groups, channels (all platforms); questions answered."""
-        async with self.db.connection.execute(
+        row = await self.db.fetchone(
             """
             SELECT
-              SUM(type = 'private' AND member = 1),
-              SUM(type = 'private' AND member = 1 AND subscribed = 1),
-              SUM(type IN ('group', 'supergroup') AND member = 1),
-              SUM(type = 'channel' AND member = 1),
+              COUNT(*) FILTER (WHERE type = 'private' AND member = 1),
+              COUNT(*) FILTER (WHERE type = 'private' AND member = 1 AND subscribed = 1),
+              COUNT(*) FILTER (WHERE type IN ('group', 'supergroup') AND member = 1),
+              COUNT(*) FILTER (WHERE type = 'channel' AND member = 1),
               (SELECT value FROM counters WHERE name = 'questions_answered')
             FROM chats
             """
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         values = [int(v or 0) for v in (row or (0, 0, 0, 0, 0))]
         return AudienceStats(*values)

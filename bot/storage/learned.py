@@ -62,15 +62,15 @@ class LearnedRepo:
         With ``unanswered_id``, that unanswered row is marked handled in the same
         transaction; False (and nothing stored) when it is missing or already handled.
         """
-        async with self.db.transaction(immediate=True) as conn:
+        async with self.db.transaction(immediate=True) as tx:
             if unanswered_id is not None:
-                cursor = await conn.execute(
+                handled = await tx.execute(
                     "UPDATE unanswered SET handled_at = ? WHERE id = ? AND handled_at IS NULL",
                     (now.isoformat(), unanswered_id),
                 )
-                if cursor.rowcount != 1:
+                if handled != 1:
                     return False
-            await conn.execute(
+            await tx.execute(
                 """
                 INSERT INTO learned_examples
                     (question, normalized, topic, channel, user_id, taught_at)
@@ -93,13 +93,12 @@ class LearnedRepo:
 
     async def all(self) -> list[LearnedExample]:
         """Every learned example, in the order they were first taught."""
-        async with self.db.connection.execute(
+        rows = await self.db.fetchall(
             """
             SELECT id, question, normalized, topic, channel, user_id, taught_at
             FROM learned_examples ORDER BY id
             """
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [
             LearnedExample(
                 int(r[0]), r[1], r[2], r[3], r[4], int(r[5]), datetime.fromisoformat(r[6])
@@ -116,13 +115,13 @@ class VoteRepo:
 
     async def vote(self, normalized: str, topic: str, now: datetime) -> None:
         """One more user picked ``topic`` for ``normalized``."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 """
                 INSERT INTO suggestion_votes (normalized, topic, count, last_at)
                 VALUES (?, ?, 1, ?)
                 ON CONFLICT (normalized, topic) DO UPDATE SET
-                    count = count + 1, last_at = excluded.last_at
+                    count = suggestion_votes.count + 1, last_at = excluded.last_at
                 """,
                 (normalized[:MAX_STORED_CHARS], topic, now.isoformat()),
             )
@@ -132,14 +131,13 @@ class VoteRepo:
         if not normalized:
             return {}
         marks, values = in_list(normalized)
-        async with self.db.connection.execute(
+        rows = await self.db.fetchall(
             f"""
             SELECT normalized, topic, count, last_at FROM suggestion_votes
             WHERE normalized IN ({marks}) ORDER BY count DESC, last_at DESC, topic
             """,
             values,
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         found: dict[str, list[Vote]] = {}
         for question, topic, count, last_at in rows:
             found.setdefault(question, []).append(

@@ -225,4 +225,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (normalized, topic)
     ) WITHOUT ROWID;
     """,
+    # Leases on claims (leases.py): a 'sending' alert or delivery belongs to the process that
+    # claimed it until ``lease_until`` (UTC); replicas sharing a database take back expired
+    # ones. The partial indexes find the few 'sending' rows without a scan.
+    """
+    ALTER TABLE alerts ADD COLUMN lease_until TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+    CREATE INDEX alerts_sending ON alerts (lease_until) WHERE status = 'sending';
+    CREATE INDEX deliveries_sending ON deliveries (lease_until) WHERE status = 'sending';
+    """,
 )

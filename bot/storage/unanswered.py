@@ -48,46 +48,38 @@ class UnansweredRepo:
 
     async def record(self, normalized: str, example: str, now: datetime) -> int:
         """Count one more ask of ``normalized``; keep the latest wording. Returns the row id."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             stamp = now.isoformat()
-            async with conn.execute(
+            row = await tx.fetchone(
                 """
                 INSERT INTO unanswered (normalized, example, count, first_seen, last_seen)
                 VALUES (?, ?, 1, ?, ?)
-                ON CONFLICT (normalized) DO UPDATE SET
-                    count = count + 1, example = excluded.example, last_seen = excluded.last_seen
+                ON CONFLICT (normalized) DO UPDATE SET count = unanswered.count + 1,
+                    example = excluded.example, last_seen = excluded.last_seen
                 RETURNING id
                 """,
                 (normalized[:MAX_STORED_CHARS], example[:MAX_STORED_CHARS], stamp, stamp),
-            ) as cursor:
-                row = await cursor.fetchone()
+            )
         assert row is not None
         return int(row[0])
 
     async def top(self, limit: int = 20, offset: int = 0) -> list[UnansweredQuestion]:
         """The most asked open (not yet handled) ones first (ties: most recent first)."""
-        async with self.db.connection.execute(
+        rows = await self.db.fetchall(
             f"""
             SELECT {_COLUMNS} FROM unanswered WHERE handled_at IS NULL
-            ORDER BY count DESC, last_seen DESC LIMIT ? OFFSET ?
+            ORDER BY count DESC, last_seen DESC, id LIMIT ? OFFSET ?
             """,
             (limit, offset),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [_row(tuple(row)) for row in rows]
+        )
+        return [_row(row) for row in rows]
 
     async def open_count(self) -> int:
         """How many distinct questions wait for an answer."""
-        async with self.db.connection.execute(
-            "SELECT COUNT(*) FROM unanswered WHERE handled_at IS NULL"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self.db.fetchone("SELECT COUNT(*) FROM unanswered WHERE handled_at IS NULL")
         return int(row[0]) if row else 0
 
     async def get(self, row_id: int) -> UnansweredQuestion | None:
         """One row by id, handled or not (None: no such row)."""
-        async with self.db.connection.execute(
-            f"SELECT {_COLUMNS} FROM unanswered WHERE id = ?", (row_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return _row(tuple(row)) if row is not None else None
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM unanswered WHERE id = ?", (row_id,))
+        return _row(row) if row is not None else None

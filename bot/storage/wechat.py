@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import aiosqlite
-
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 
 StoredToken = tuple[str, datetime]  # (access token, when it expires)
+_ADD_USER = "INSERT INTO wechat_users (openid) VALUES (?) ON CONFLICT DO NOTHING"
 
 
 class WeChatUserRepo:
@@ -24,26 +23,22 @@ class WeChatUserRepo:
 
     async def user_id(self, openid: str, now: datetime | None = None) -> int:
         """The id of ``openid``, created on first sight; ``now`` records the user's message."""
-        async with self.db.transaction() as conn:
-            await conn.execute("INSERT OR IGNORE INTO wechat_users (openid) VALUES (?)", (openid,))
+        async with self.db.transaction() as tx:
+            await tx.execute(_ADD_USER, (openid,))
             if now is not None:
-                await conn.execute(
+                await tx.execute(
                     "UPDATE wechat_users SET last_message = ? WHERE openid = ?",
                     (now.astimezone(UTC).isoformat(timespec="seconds"), openid),
                 )
-            async with conn.execute(
-                "SELECT id FROM wechat_users WHERE openid = ?", (openid,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = await tx.fetchone("SELECT id FROM wechat_users WHERE openid = ?", (openid,))
         assert row is not None
         return int(row[0])
 
     async def recipient(self, user_id: int) -> tuple[str, datetime | None] | None:
         """``(openid, time of the user's last message)`` for a WeChat user id."""
-        async with self.db.connection.execute(
+        row = await self.db.fetchone(
             "SELECT openid, last_message FROM wechat_users WHERE id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return None
         return str(row[0]), datetime.fromisoformat(row[1]) if row[1] else None
@@ -54,18 +49,18 @@ class WeChatUserRepo:
         WeChat does not add up confirmations of one scene (one message, however often the
         user confirms), so neither does this: at most one grant is held.
         """
-        async with self.db.transaction() as conn:
-            await conn.execute("INSERT OR IGNORE INTO wechat_users (openid) VALUES (?)", (openid,))
-            await conn.execute("UPDATE wechat_users SET grants = 1 WHERE openid = ?", (openid,))
+        async with self.db.transaction() as tx:
+            await tx.execute(_ADD_USER, (openid,))
+            await tx.execute("UPDATE wechat_users SET grants = 1 WHERE openid = ?", (openid,))
 
     async def use_grant(self, openid: str) -> bool:
         """Take one confirmed grant; False when the user has none left."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self.db.transaction() as tx:
+            used = await tx.execute(
                 "UPDATE wechat_users SET grants = grants - 1 WHERE openid = ? AND grants > 0",
                 (openid,),
             )
-        return bool(cursor.rowcount)
+        return bool(used)
 
     async def give_back(self, openid: str) -> None:
         """A grant that could not be used (the send failed) is kept for the next try."""
@@ -75,8 +70,9 @@ class WeChatUserRepo:
 class AccessTokenRepo:
     """The WeChat access token of an app id, shared by every process on this database.
 
-    Refreshing happens inside a ``BEGIN IMMEDIATE`` transaction: the first process to see a
-    stale token fetches a new one while the others wait for the lock and then read it.
+    Refreshing happens inside an immediate transaction (SQLite's ``BEGIN IMMEDIATE``, an
+    advisory lock on PostgreSQL): the first process to see a stale token fetches a new one
+    while the others wait for the lock and then read it.
     """
 
     def __init__(self, db: Database) -> None:
@@ -84,7 +80,7 @@ class AccessTokenRepo:
 
     async def read(self, app_id: str) -> StoredToken | None:
         """The stored token and its expiry, if any."""
-        return await self._read(self.db.connection, app_id)
+        return await self._read(self.db, app_id)
 
     async def refresh(
         self,
@@ -97,12 +93,12 @@ class AccessTokenRepo:
         ``fetch`` runs while the lock is held (keep it short: other writers wait for it);
         when it raises, nothing is stored.
         """
-        async with self.db.transaction(immediate=True) as conn:
-            stored = await self._read(conn, app_id)
+        async with self.db.transaction(immediate=True) as tx:
+            stored = await self._read(tx, app_id)
             if stored is not None and usable(stored):
                 return stored[0]
             token, expires_at = await fetch()
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO wechat_tokens (app_id, token, expires_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (app_id) DO UPDATE"
                 " SET token = excluded.token, expires_at = excluded.expires_at",
@@ -111,9 +107,8 @@ class AccessTokenRepo:
         return token
 
     @staticmethod
-    async def _read(conn: aiosqlite.Connection, app_id: str) -> StoredToken | None:
-        async with conn.execute(
+    async def _read(on: Tx | Database, app_id: str) -> StoredToken | None:
+        row = await on.fetchone(
             "SELECT token, expires_at FROM wechat_tokens WHERE app_id = ?", (app_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return (str(row[0]), datetime.fromisoformat(row[1])) if row else None
