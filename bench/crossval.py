@@ -90,8 +90,8 @@ def evidence(matcher: Matcher, parts: list[list[tuple[str, str]]]) -> list[Row]:
             if j != i:
                 for topic, q in part:
                     train[topic].append(q)
-        models = {a: NaiveBayes(train, alpha=a) for a in alphas}
-        index = ExampleIndex(train)
+        models = {a: NaiveBayes(train, alpha=a, prepare=matcher.prepare) for a in alphas}
+        index = ExampleIndex(train, matcher.prepare)
         for topic, q in held_out:
             found = matcher.match(q)
             rows.append(

@@ -15,7 +15,7 @@ from bot.faq.decide import Judge, Weights
 from bot.faq.examples import OUT_OF_SCOPE, ExampleIndex, with_learned
 from bot.faq.learned import NaiveBayes
 from bot.faq.matcher import Matcher
-from bot.faq.normalize import normalize
+from bot.faq.normalize import Synonyms, normalize
 from tests.conftest import CONTENT_DIR
 
 BANK = {
@@ -133,3 +133,19 @@ async def test_store_relearns_without_restart_and_reload_keeps_it(content_copy: 
     unchanged = store.matcher
     await store.relearn()  # nothing new: the matcher is not rebuilt
     assert store.matcher is unchanged
+
+
+def test_synonyms_rewrite_questions_keywords_and_examples_alike() -> None:
+    synonyms = Synonyms({"官网": ["网址", "链接", "查分网站"], "复核": ["复查"]})
+    assert synonyms.prepare("查分網站的鏈接發我！") == "官网的官网发我"
+    keywords = Matcher({"links": {"官网在哪": 1.0}}, synonyms=synonyms)
+    assert keywords.match("网址在哪").topic == "links"  # the keyword was written as 官网
+    judge = Judge(keywords, {"review": ["分数想复查"], OUT_OF_SCOPE: ["讲个笑话"]})
+    assert judge.match("分数想复核").topic == "review"  # the same example, by its synonym
+
+
+def test_a_synonym_under_two_words_is_refused(content_copy: Path) -> None:
+    path = content_copy / "faq.yaml"
+    path.write_text(path.read_text("utf-8") + "  网络: [网址]\n", "utf-8")
+    found = problems_of(content_copy)
+    assert any(p.startswith("faq.yaml:") and "also under 官网" in p for p in found), found

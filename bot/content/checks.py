@@ -136,6 +136,15 @@ def check_faq(
         _check_phrases(getattr(faq, key), faq_src, (key,), problems)
     for kind, words in faq.greetings.items():
         _check_phrases(words, faq_src, ("greetings", kind), problems)
+    owner: dict[str, str] = {}
+    for canonical, variants in faq.synonyms.items():
+        for i, variant in enumerate(variants):
+            key = normalize(variant)
+            other = owner.setdefault(key, canonical)
+            if not key or key == normalize(canonical) or other != canonical:
+                where = f"synonyms.{canonical}[{i}]"
+                why = "empty or the word itself" if other == canonical else f"also under {other}"
+                problems.append(faq_src.problem(("synonyms", canonical, i), f"{where}: {why}"))
 
 
 def check_text(

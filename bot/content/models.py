@@ -109,6 +109,8 @@ class FaqFile(Strict):
     # Keywords of the bot's own features (topic ids from DESIGN.md), answered with an entry.
     features: dict[Literal["remind"], dict[str, Weight]] = Field(default_factory=dict)
     learned: LearnedSettings = Field(default_factory=LearnedSettings)
+    # Words that mean the same here: canonical word -> other ways people say it.
+    synonyms: dict[NonEmpty, list[NonEmpty]] = Field(default_factory=dict)
 
 
 class YearHolidays(Strict):

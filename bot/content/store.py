@@ -16,6 +16,7 @@ from bot.core.channel import Capabilities
 from bot.faq.decide import Judge, Weights, examples_from
 from bot.faq.examples import with_learned
 from bot.faq.matcher import Matcher
+from bot.faq.normalize import Synonyms
 
 # A taught example: (question as typed, topic or feature id, or "out_of_scope").
 Learned = tuple[str, str]
@@ -54,6 +55,7 @@ def keyword_matcher(content: Content) -> Matcher:
             for topic in content.topics.values()
         },
         text_weight=faq.text_weight,
+        synonyms=Synonyms(faq.synonyms),
     )
 
 

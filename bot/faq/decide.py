@@ -57,8 +57,8 @@ class Judge:
         self.keywords = keywords
         self.weights = weights
         bank = {topic: list(questions) for topic, questions in examples.items()}
-        self.classifier = NaiveBayes(bank, alpha=weights.alpha)
-        self.examples = ExampleIndex(bank)
+        self.classifier = NaiveBayes(bank, alpha=weights.alpha, prepare=keywords.prepare)
+        self.examples = ExampleIndex(bank, keywords.prepare)
         self.topic_ids = keywords.topic_ids | {t for t in bank if t != OUT_OF_SCOPE}
 
     def match(self, question: str) -> Match:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.faq.normalize import normalize, sound_key
@@ -48,7 +48,9 @@ class Nearest:
 class ExampleIndex:
     """TF-IDF vectors of every example; :meth:`nearest` ranks topics for a question."""
 
-    def __init__(self, examples: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self, examples: Mapping[str, Iterable[str]], prepare: Callable[[str], str] = normalize
+    ) -> None:
         self.texts: list[str] = []
         self.topics: list[str] = []
         self.exact: dict[str, str] = {}  # normalised example -> its topic
@@ -56,7 +58,7 @@ class ExampleIndex:
         seen: set[tuple[str, str]] = set()
         for topic, questions in examples.items():
             for question in questions:
-                norm = normalize(question)
+                norm = prepare(question)
                 if not norm or (topic, norm) in seen:
                     continue
                 seen.add((topic, norm))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from bot.faq.normalize import normalize, sound_key
 
@@ -33,12 +33,18 @@ def features(normalized: str) -> set[str]:
 class NaiveBayes:
     """Multinomial naive Bayes over feature presence, with a uniform prior over topics."""
 
-    def __init__(self, examples: Mapping[str, Iterable[str]], *, alpha: float = 0.1) -> None:
+    def __init__(
+        self,
+        examples: Mapping[str, Iterable[str]],
+        *,
+        alpha: float = 0.1,
+        prepare: Callable[[str], str] = normalize,
+    ) -> None:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         vocabulary: set[str] = set()
         for topic, questions in examples.items():
             for question in questions:
-                found = features(normalize(question))
+                found = features(prepare(question))
                 if found:
                     counts[topic].update(found)
                     vocabulary |= found

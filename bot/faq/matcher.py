@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.faq.bm25 import Bm25
-from bot.faq.normalize import normalize, sound_key
+from bot.faq.normalize import Synonyms, sound_key
 
 How = Literal["exact", "pinyin", "fuzzy"]
 Kind = Literal["topic", "greeting", "out_of_scope", "none"]
@@ -176,7 +176,9 @@ class Matcher:
         greetings: Mapping[str, Iterable[str]] | None = None,
         documents: Mapping[str, str] | None = None,
         text_weight: float = 0.0,
+        synonyms: Synonyms | None = None,
     ) -> None:
+        self.prepare = (synonyms or Synonyms()).prepare
         self.min_score = min_score
         self.factors: dict[How, float] = {
             "exact": 1.0,
@@ -185,7 +187,7 @@ class Matcher:
         }
         self.topic_ids = frozenset(topics)
         self.text_weight = text_weight
-        self._bm25 = Bm25({t: normalize(d) for t, d in (documents or {}).items()})
+        self._bm25 = Bm25({t: self.prepare(d) for t, d in (documents or {}).items()})
         self._index = _Index()
         for topic, keywords in topics.items():
             for text, weight in keywords.items():
@@ -193,13 +195,13 @@ class Matcher:
         # Markers and greetings match exactly: 交材 sounds like 教材, 挤进 like 基金.
         for text in out_of_scope:
             self._add(_OUT, text, 0.0, tolerant=False)
-        self._in_scope = [n for n in (normalize(t) for t in in_scope) if n]
+        self._in_scope = [n for n in (self.prepare(t) for t in in_scope) if n]
         for kind, words in (greetings or {}).items():
             for text in words:
                 self._add(_GREETING + kind, text, 0.0, tolerant=False)
 
     def _add(self, topic: str, text: str, weight: float, *, tolerant: bool) -> None:
-        norm = normalize(text)
+        norm = self.prepare(text)
         if norm:
             self._index.add(Keyword(topic, norm, weight, sound_key(norm), tolerant))
 
@@ -249,7 +251,7 @@ class Matcher:
 
     def match(self, question: str) -> Match:
         """Match one question; see :class:`Match` for the outcome."""
-        norm = normalize(question[:MAX_QUESTION_CHARS])
+        norm = self.prepare(question[:MAX_QUESTION_CHARS])
         if not norm:
             return Match(question, norm, "none", None, 0.0)
         if norm in self.topic_ids:  # a command name typed without the slash

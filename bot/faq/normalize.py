@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 import opencc
@@ -61,3 +62,30 @@ def sound_key(normalized: str) -> str:
     matcher looks up hundreds of windows per question.
     """
     return "".join(map(_char_sound, normalized))
+
+
+class Synonyms:
+    """Words that mean the same to this bot, rewritten to one form after normalising.
+
+    ``groups``: canonical word -> other ways to say it (content/faq.yaml ``synonyms``). A
+    question, a keyword and an example all go through the same rewrite, so 网址, 链接 and
+    入口 count as 官网 everywhere. Longer variants are replaced first.
+    """
+
+    def __init__(self, groups: Mapping[str, Iterable[str]] | None = None) -> None:
+        self.table: dict[str, str] = {}
+        for canonical, variants in (groups or {}).items():
+            target = normalize(canonical)
+            for variant in variants:
+                key = normalize(variant)
+                if key and key != target:
+                    self.table[key] = target
+        ordered = sorted(self.table, key=lambda v: (-len(v), v))
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def prepare(self, text: str) -> str:
+        """``normalize(text)`` with every synonym rewritten to its canonical word."""
+        norm = normalize(text)
+        if self._pattern is None or not norm:
+            return norm
+        return self._pattern.sub(lambda m: self.table[m.group(0)], norm)
