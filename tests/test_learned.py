@@ -113,6 +113,13 @@ def test_learned_examples_replace_content_examples_with_the_same_text() -> None:
     assert with_learned(bank, []) == bank
 
 
+def test_a_taught_question_replaces_an_example_that_is_the_same_after_synonyms() -> None:
+    prepare = Synonyms({"官网": ["网址"]}).prepare
+    bank = {"links": ["官网是哪个"], "review": ["复核要交钱吗"]}
+    merged = with_learned(bank, [("网址是哪个", "review")], prepare)
+    assert merged == {"links": [], "review": ["复核要交钱吗", "网址是哪个"]}
+
+
 async def test_store_relearns_without_restart_and_reload_keeps_it(content_copy: Path) -> None:
     taught: list[tuple[str, str]] = []
 

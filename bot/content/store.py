@@ -31,10 +31,12 @@ def build_matcher(content: Content, learned: Iterable[Learned] = ()) -> Judge:
     """
     faq = content.faq
     known = set(content.topics) | set(FEATURE_IDS) | {OUT_OF_SCOPE_KEY}
-    bank = with_learned(content.examples, (pair for pair in learned if pair[1] in known))
+    keywords = keyword_matcher(content)
+    taught = (pair for pair in learned if pair[1] in known)
+    bank = with_learned(content.examples, taught, keywords.prepare)
     outside = bank.pop(OUT_OF_SCOPE_KEY, [])
     weights = Weights(**faq.learned.model_dump())
-    return Judge(keyword_matcher(content), examples_from(bank, outside), weights)
+    return Judge(keywords, examples_from(bank, outside), weights)
 
 
 def keyword_matcher(content: Content) -> Matcher:

@@ -117,24 +117,27 @@ def ranked(nearest: Mapping[str, Nearest]) -> Sequence[Nearest]:
 
 
 def with_learned(
-    bank: Mapping[str, Iterable[str]], learned: Iterable[tuple[str, str]]
+    bank: Mapping[str, Iterable[str]],
+    learned: Iterable[tuple[str, str]],
+    prepare: Callable[[str], str] = normalize,
 ) -> dict[str, list[str]]:
     """``bank`` plus learned ``(question, topic)`` pairs, which take precedence.
 
-    An example with the same normalised text as a learned question is dropped, under
-    whichever topic it was, so an admin's answer replaces the content's (until the content
-    is corrected). Of two learned questions with one normalised text the last one counts.
+    An example with the same prepared text (normalised, synonyms rewritten: the form the
+    index looks up) as a learned question is dropped, under whichever topic it was, so an
+    admin's answer replaces the content's (until the content is corrected). Of two learned
+    questions with one prepared text the last one counts.
     """
     taught: dict[str, tuple[str, str]] = {}
     for question, topic in learned:
-        norm = normalize(question)
+        norm = prepare(question)
         if norm:
             taught[norm] = (question, topic)
     merged = {topic: list(questions) for topic, questions in bank.items()}
     if not taught:
         return merged
     merged = {
-        topic: [q for q in questions if normalize(q) not in taught]
+        topic: [q for q in questions if prepare(q) not in taught]
         for topic, questions in merged.items()
     }
     for question, topic in taught.values():
