@@ -164,8 +164,9 @@ def cmd_migrate_db(source: str, destination: str, *, force: bool) -> int:
 
 def cmd_wechat(*, menu_only: bool) -> int:
     """Serve the WeChat Official Account callback, or print its custom menu JSON."""
+    from bot.app import until_signal
     from bot.channels.wechat.config import WeChatSettings
-    from bot.channels.wechat.runtime import menu_json, serve, until_signal
+    from bot.channels.wechat.runtime import menu_json, serve
 
     loaded = _load()
     if isinstance(loaded, int):
@@ -197,7 +198,7 @@ def cmd_wechat(*, menu_only: bool) -> int:
 
 
 def cmd_run() -> int:
-    """Telegram long polling until SIGINT/SIGTERM."""
+    """Telegram long polling (webhooks when BOT_WEBHOOK_URL is set) until SIGINT/SIGTERM."""
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
@@ -214,11 +215,16 @@ def cmd_run() -> int:
     if store is None:
         return EXIT_CONTENT
 
-    from bot.channels.telegram.app import run_polling
+    from bot.channels.telegram.app import run_polling, run_webhook
     from bot.channels.wechat.runtime import other_channel
 
-    log.info("starting long polling against %s", settings.api_base_url)
-    if not run_polling(settings, store, token, other_channel):
+    if settings.webhook_url:
+        log.info("starting webhook mode for %s", settings.webhook_url)
+        run = run_webhook
+    else:
+        log.info("starting long polling against %s", settings.api_base_url)
+        run = run_polling
+    if not run(settings, store, token, other_channel):
         print(
             "error: Telegram rejected BOT_TOKEN; check the token from @BotFather.", file=sys.stderr
         )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.admin import Admin
@@ -32,7 +34,7 @@ from bot.delivery.worker import Worker
 from bot.guide import Guide
 from bot.questions import Questions
 from bot.reminders.dispatcher import Dispatcher
-from bot.reminders.flow import ReminderNotes, RemindFlow
+from bot.reminders.flow import DRAFT_TTL, ReminderNotes, RemindFlow
 from bot.reminders.manage import ManageReminders
 from bot.reminders.service import ReminderService
 from bot.storage import (
@@ -45,6 +47,7 @@ from bot.storage import (
     UnansweredRepo,
     VoteRepo,
 )
+from bot.storage.state import SharedState
 from bot.teach import Teaching
 
 CAPABILITIES = {channel.name: channel for channel in CHANNELS}
@@ -130,7 +133,8 @@ async def assemble(
     service = ReminderService(
         ReminderRepo(db), store, timezone=timezone, clock=clock, on_change=reminders_changed.set
     )
-    remind = RemindFlow(service, store, reminder_notes)
+    state = SharedState(db, clock)
+    remind = RemindFlow(service, store, state.scope("remind", DRAFT_TTL), reminder_notes)
     workers: list[Worker] = [
         Dispatcher(
             service.repo,
@@ -220,3 +224,13 @@ async def running(app: App) -> AsyncIterator[App]:
     finally:
         await app.stop_workers(task)
         await app.close()
+
+
+async def until_signal(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until it ends or SIGTERM/SIGINT arrives, then cancel it cleanly."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

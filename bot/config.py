@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
 
 
 class Settings(BaseSettings):
@@ -28,12 +30,41 @@ class Settings(BaseSettings):
     # so many can wait cheaply; a user who writes again is then handled at once and answered
     # right after their first answer instead of behind every update that came in between.
     concurrent_updates: int = Field(default=1024, ge=1, le=8192)
+    # Webhook mode (several replicas behind a load balancer): the public URL Telegram posts
+    # updates to; empty means long polling. Each replica listens on listen:port and answers
+    # on the URL's path; every request must carry the secret (derived from the token when
+    # unset, so all replicas agree).
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    webhook_max_connections: int = Field(default=100, ge=1, le=100)
 
     @field_validator("token", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("BOT_WEBHOOK_URL must be an https:// URL (Telegram posts there)")
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not WEBHOOK_SECRET.fullmatch(value):
+                raise ValueError(
+                    "BOT_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+                )
         return value
 
     @field_validator("db", mode="before")

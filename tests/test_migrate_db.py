@@ -22,6 +22,7 @@ from bot.storage import (
     WeChatUserRepo,
 )
 from bot.storage.copy import TABLES
+from bot.storage.state import SharedState
 from tests.pg import PgServer
 from tests.test_migrations import _build_old
 
@@ -58,6 +59,7 @@ async def _fill(path: Path) -> None:
         await LearnedRepo(db).teach("复核多久？", "复核多久", "review", channel="telegram",
                                     user_id=555, now=T0, unanswered_id=row)  # fmt: skip
         await VoteRepo(db).vote("复核多久", "review", T0)
+        await SharedState(db).put("remind", "telegram:555", '{"step": "when"}', 3600)
     finally:
         await db.close()
 

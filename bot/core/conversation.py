@@ -122,7 +122,7 @@ class Conversation:
             if stripped.startswith("/") or name in self.router.commands:
                 reply = await self._command(name, who, args)
                 return reply if reply is not None else self.unknown_command()
-        waiting = self.router.waiting_for(who)
+        waiting = await self.router.waiting_for(who)
         if waiting is not None:
             return await waiting(who, text)
         if self.router.questions is None:

@@ -44,7 +44,7 @@ CommandHandler = Callable[[Request], Awaitable[Reply]]
 ActionHandler = Callable[[Who, str], Awaitable[Reply]]
 TextHandler = Callable[[Who, str], Awaitable[Reply]]
 # Called with the user; returns a handler when the feature waits for the user's next words.
-TextInput = Callable[[Who], TextHandler | None]
+TextInput = Callable[[Who], Awaitable[TextHandler | None]]
 # Adds to the reply of a command (the audience adds the subscription state to /start).
 Extension = Callable[[Request, Reply], Awaitable[Reply]]
 # Looks up a command that is not registered by name (guide topics, reloaded with content).
@@ -126,10 +126,10 @@ class Router:
                 return candidate
         return None
 
-    def waiting_for(self, who: Who) -> TextHandler | None:
+    async def waiting_for(self, who: Who) -> TextHandler | None:
         """The handler of the user's next typed words, if a feature waits for them."""
         for waiting in self.text_inputs:
-            handler = waiting(who)
+            handler = await waiting(who)
             if handler is not None:
                 return handler
         return None

@@ -7,6 +7,10 @@ broadcasts. Within a priority, chats are served in the order they first asked, a
 keeps its place while it has messages waiting, so a user who writes again while the bot is
 busy is answered right after their first answer, not behind the whole queue a second time.
 A 429 pauses the chat (and, when told, every chat) for its ``retry_after``.
+
+Several replicas share one overall rate through a :class:`SharedRate` (the database's slot
+grid, ``bot/storage/budget.py``): each pacer still picks who goes next, then takes the next
+slot of the shared grid before letting that send go.
 """
 
 from __future__ import annotations
@@ -14,16 +18,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 RATE = 28.5  # messages per second overall (Telegram: about 30; at most 29 in any second)
 CHAT_GAP = 1.05  # seconds between two messages into one private chat (Telegram: about 1/s)
 GROUP_GAP = 3.1  # seconds between two messages into one group or channel (20 per minute)
 FORGET_AFTER = 60.0  # per-chat times older than this are dropped (memory stays bounded)
+
+
+class SharedRate(Protocol):
+    """An overall rate shared with other processes (see bot/storage/budget.py)."""
+
+    async def take(self, interval: float) -> float:
+        """Take the next shared slot; the seconds until it."""
+        ...
+
+    async def pause(self, seconds: float) -> None:
+        """No slot for anyone for ``seconds``."""
+        ...
 
 
 class Priority(IntEnum):
@@ -69,6 +89,10 @@ class Pacer:
         self._changed = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self.waiting = 0
+        # Set when replicas share the rate: slots then come from it, not from the local grid.
+        self.shared: SharedRate | None = None
+        self._shared_failed = False
+        self._background: set[asyncio.Task[None]] = set()
 
     async def wait(
         self,
@@ -123,6 +147,10 @@ class Pacer:
         until = self.clock() + seconds
         if chat_id is None:
             self._next = max(self._next, until)
+            if self.shared is not None:  # every replica waits, not only this one
+                task = asyncio.create_task(self._pause_shared(seconds))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
         else:
             self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
         self._changed.set()
@@ -185,13 +213,40 @@ class Pacer:
             self._changed.clear()
             soonest, future = self._pick(now)
             if future is not None:
-                future.set_result(None)
-                self._next = self._following(now)
+                if self.shared is not None:
+                    await asyncio.sleep(await self._shared_slot())
+                else:
+                    self._next = self._following(now)
+                if not future.done():  # cancelled while a shared slot was taken: it lapses
+                    future.set_result(None)
             elif soonest != float("inf"):
                 await self._sleep(soonest - now)
             if now - last_forget > FORGET_AFTER:
                 last_forget = now
                 self._chat_next = {k: t for k, t in self._chat_next.items() if t > now}
+
+    async def _shared_slot(self) -> float:
+        """Seconds until the next slot of the shared rate; when the database cannot be asked,
+        a local slot at half the rate (replicas together then stay within it)."""
+        assert self.shared is not None
+        try:
+            delay = await self.shared.take(self.interval)
+        except Exception:
+            if not self._shared_failed:
+                log.exception("shared send budget unavailable; pacing locally at half rate")
+            self._shared_failed = True
+            return 2 * self.interval
+        if self._shared_failed:
+            log.info("shared send budget available again")
+            self._shared_failed = False
+        return delay
+
+    async def _pause_shared(self, seconds: float) -> None:
+        assert self.shared is not None
+        try:
+            await self.shared.pause(seconds)
+        except Exception:
+            log.warning("could not pause the shared send budget", exc_info=True)
 
     def _following(self, now: float) -> float:
         """The slot after one handed out at ``now``.

@@ -2,14 +2,16 @@
 
 A draft per user remembers where a guided /remind is (what -> when -> how early); typed
 dates go through :func:`bot.dates.parse_when`, which asks back instead of guessing. Drafts
-live in memory and expire: losing one on restart costs the user a re-typed command.
+live in the database (``shared_state``, scope ``remind``) and expire after
+:data:`DRAFT_TTL`: the user's next message may reach another replica, or the same process
+after a restart, and the /remind goes on where it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Literal
 
 from bot.content import ContentStore
@@ -27,9 +29,10 @@ from bot.reminders.service import (
     LimitReached,
     ReminderService,
 )
+from bot.storage.state import Scope
 
 PREFIX = "r:"
-DRAFT_TTL = timedelta(minutes=30)
+DRAFT_TTL = 30 * 60.0  # seconds a /remind in progress is kept
 KIND_WORDS = {"复核": "review", "审核": "audit", "资格审核": "audit", "证书": "certificate"}
 Step = Literal["text", "when", "release", "lead"]
 # Per channel: a note shown before the first step of /remind (how reminders reach the user).
@@ -46,17 +49,51 @@ class Draft:
     text: str = ""
     due: datetime | None = None
 
+    def dump(self) -> dict[str, str | None]:
+        """The stored form (JSON-able)."""
+        return {
+            "kind": self.kind,
+            "started": self.started.isoformat(),
+            "step": self.step,
+            "text": self.text,
+            "due": self.due.isoformat() if self.due is not None else None,
+        }
+
+    @classmethod
+    def load(cls, data: object) -> Draft | None:
+        """A draft from its stored form; None for anything else (an old or damaged row)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            step = data["step"]
+            if step not in ("text", "when", "release", "lead") or data["kind"] not in KINDS:
+                return None
+            due = data.get("due")
+            return cls(
+                kind=str(data["kind"]),
+                started=datetime.fromisoformat(data["started"]),
+                step=step,
+                text=str(data.get("text") or ""),
+                due=datetime.fromisoformat(due) if due else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
 
 class RemindFlow:
     """/remind, its buttons and the typed answers it waits for."""
 
     def __init__(
-        self, service: ReminderService, store: ContentStore, notes: ReminderNotes | None = None
+        self,
+        service: ReminderService,
+        store: ContentStore,
+        drafts: Scope,
+        notes: ReminderNotes | None = None,
     ) -> None:
         self.service = service
         self.store = store
+        self.drafts = drafts
         self.notes = notes or {}
-        self.drafts: dict[tuple[str, int], Draft] = {}
 
     @property
     def t(self) -> ReminderTexts:
@@ -93,16 +130,25 @@ class RemindFlow:
         rows = (self._cancel_row(),) if cancel else ()
         return Reply.single(fill(self.t.bad_time, reason=reason), rows)
 
-    def _draft(self, who: Who) -> Draft | None:
-        key = (who.channel, who.user_id)
-        draft = self.drafts.get(key)
-        if draft is not None and self.service.clock() - draft.started > DRAFT_TTL:
-            del self.drafts[key]
+    @staticmethod
+    def _key(who: Who) -> str:
+        return f"{who.channel}:{who.user_id}"
+
+    async def _draft(self, who: Who) -> Draft | None:
+        draft = Draft.load(await self.drafts.get(self._key(who)))
+        if draft is not None and (self.service.clock() - draft.started).total_seconds() > DRAFT_TTL:
+            await self._drop(who)
             return None
         return draft
 
-    def _waiting(self, who: Who) -> TextHandler | None:
-        draft = self._draft(who)
+    async def _keep(self, who: Who, draft: Draft) -> None:
+        await self.drafts.put(self._key(who), draft.dump())
+
+    async def _drop(self, who: Who) -> None:
+        await self.drafts.delete(self._key(who))
+
+    async def _waiting(self, who: Who) -> TextHandler | None:
+        draft = await self._draft(who)
         if draft is not None and draft.step in ("text", "when", "release"):
             return self._on_text
         return None
@@ -122,7 +168,7 @@ class RemindFlow:
         """``/remind`` (guided) or the one-line forms ``/remind review 2026-12-10 09:00``."""
         now = self.service.clock()
         if not args:
-            self.drafts[(who.channel, who.user_id)] = Draft("custom", now, step="when")
+            await self._keep(who, Draft("custom", now, step="when"))
             kinds = tuple((Button(getattr(self.t, f"kind_{k}"), f"{PREFIX}k:{k}"),) for k in KINDS)
             return Reply.single(markup(self.t.ask_what), (*kinds, self._cancel_row()))
         first, _, rest = args.partition(" ")
@@ -133,7 +179,7 @@ class RemindFlow:
         kind = kind or "custom"
         text = when.rest if kind == "custom" else ""
         if kind == "custom" and not text:
-            self.drafts[(who.channel, who.user_id)] = Draft(kind, now, "text", due=when.at)
+            await self._keep(who, Draft(kind, now, "text", due=when.at))
             return Reply.single(markup(self.t.ask_text), (self._cancel_row(),))
         if len(text) > MAX_TEXT:
             return Reply.single(markup(self.t.text_too_long))
@@ -142,7 +188,7 @@ class RemindFlow:
 
     async def _on_text(self, who: Who, text: str) -> Reply:
         """A typed answer while a /remind is waiting for one."""
-        draft = self._draft(who)
+        draft = await self._draft(who)
         if draft is None:
             return Reply.single(markup(self.t.cancelled))
         text = text.strip()
@@ -151,8 +197,9 @@ class RemindFlow:
                 return Reply.single(markup(self.t.text_too_long), (self._cancel_row(),))
             draft.text = text
             if draft.due is not None:
-                return self._ask_lead(draft)
+                return await self._ask_lead(who, draft)
             draft.step = "when"
+            await self._keep(who, draft)
             return Reply.single(markup(self.t.ask_when), (self._cancel_row(),))
         allow_past = draft.step == "release"
         parsed: When | NotUnderstood = parse_when(text, self.service.now(), allow_past=allow_past)
@@ -166,15 +213,16 @@ class RemindFlow:
             draft.due = self.end_of_day(deadline.day)
         else:
             draft.due = parsed.at
-        return self._ask_lead(draft)
+        return await self._ask_lead(who, draft)
 
     def end_of_day(self, day: date) -> datetime:
         """A deadline day counts until office hours end."""
         return datetime.combine(day, time(17, 0), self.service.timezone)
 
-    def _ask_lead(self, draft: Draft) -> Reply:
+    async def _ask_lead(self, who: Who, draft: Draft) -> Reply:
         draft.step = "lead"
         assert draft.due is not None
+        await self._keep(who, draft)
         rows = tuple(
             (Button(getattr(self.t, f"lead_{'both' if c == 'b' else c}"), f"{PREFIX}l:{c}"),)
             for c in ("1d", "2h", "b", "0")
@@ -183,7 +231,7 @@ class RemindFlow:
         return Reply.single(text, (*rows, self._cancel_row()))
 
     async def _cancel(self, who: Who, action: str) -> Reply:
-        self.drafts.pop((who.channel, who.user_id), None)
+        await self._drop(who)
         return self._cancelled()
 
     def _cancelled(self) -> Reply:
@@ -191,14 +239,16 @@ class RemindFlow:
 
     async def _kind(self, who: Who, action: str) -> Reply:
         kind = action.removeprefix(f"{PREFIX}k:")
-        draft = self._draft(who)
+        draft = await self._draft(who)
         if draft is None or kind not in KINDS:
             return self._cancelled()
         draft.kind = kind
         if kind == "custom":
             draft.step = "text"
+            await self._keep(who, draft)
             return Reply.single(markup(self.t.ask_text), (self._cancel_row(),))
         draft.step = "when"
+        await self._keep(who, draft)
         rows: list[tuple[Button, ...]] = []
         if kind == "review":
             rows.append((Button(self.t.from_release, f"{PREFIX}rel"),))
@@ -206,7 +256,7 @@ class RemindFlow:
 
     async def _lead(self, who: Who, action: str) -> Reply:
         code = action.removeprefix(f"{PREFIX}l:")
-        draft = self._draft(who)
+        draft = await self._draft(who)
         if draft is None or code not in LEADS or draft.step != "lead":
             return self._cancelled()
         return await self._save(who, draft, LEADS[code])
@@ -216,9 +266,9 @@ class RemindFlow:
         now = self.service.clock()
         arg = action.removeprefix(f"{PREFIX}rel").removeprefix(":")
         if not arg:
-            draft = self._draft(who) or Draft("review", now)
+            draft = await self._draft(who) or Draft("review", now)
             draft.kind, draft.step = "review", "release"
-            self.drafts[(who.channel, who.user_id)] = draft
+            await self._keep(who, draft)
             return Reply.single(markup(self.t.ask_release), (self._cancel_row(),))
         try:
             release = date.fromisoformat(arg)
@@ -229,14 +279,13 @@ class RemindFlow:
         except Reject as refused:  # a forged or stale button with a date beyond the calendar
             return self.refusal(refused.answer, cancel=False)
         draft = Draft("review", now, due=self.end_of_day(deadline.day))
-        self.drafts[(who.channel, who.user_id)] = draft
-        return self._ask_lead(draft)
+        return await self._ask_lead(who, draft)
 
     async def _save(
         self, who: Who, draft: Draft, leads: tuple[int, ...], *, chosen: bool = True
     ) -> Reply:
         """Store the draft; ``chosen``: the user picked the leads (say if some passed)."""
-        self.drafts.pop((who.channel, who.user_id), None)
+        await self._drop(who)
         assert draft.due is not None
         created = await self.service.create(
             channel=who.channel,

@@ -234,4 +234,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_sending ON alerts (lease_until) WHERE status = 'sending';
     CREATE INDEX deliveries_sending ON deliveries (lease_until) WHERE status = 'sending';
     """,
+    # State shared by replicas (state.py): what a conversation remembers between two messages
+    # (a /remind in progress, WeChat's numbered choices and "继续" pages, WeChat's retries
+    # already answered), so the next message may reach any replica; and the send budget
+    # (budget.py): the next free slot of a channel's overall rate, on the database's clock.
+    """
+    CREATE TABLE shared_state (
+        scope      TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX shared_state_expiry ON shared_state (expires_at);
+    CREATE TABLE send_budget (
+        channel TEXT PRIMARY KEY,
+        next_at REAL NOT NULL
+    );
+    """,
 )

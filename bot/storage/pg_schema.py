@@ -131,4 +131,19 @@ CREATE TABLE suggestion_votes (
 """
 
 # Version -> script, for every SQLite migration appended after the baseline.
-PG_MIGRATIONS: dict[int, str] = {}
+PG_MIGRATIONS: dict[int, str] = {
+    16: f"""
+CREATE TABLE shared_state (
+    scope      {_T} NOT NULL,
+    key        {_T} NOT NULL,
+    value      {_T} NOT NULL,
+    expires_at {_T} NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+CREATE INDEX shared_state_expiry ON shared_state (expires_at);
+CREATE TABLE send_budget (
+    channel {_T} PRIMARY KEY,
+    next_at DOUBLE PRECISION NOT NULL
+);
+""",
+}

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.content import ContentStore
 from bot.delivery import Sender
 from bot.storage import Database
+from bot.storage.budget import SharedBudget
 
 # Senders of other channels this process also delivers to (WeChat followers), built once the
 # database is open; each comes with the coroutine that closes it.
@@ -62,6 +63,9 @@ def build_application(
     async def post_init(application: Application) -> None:
         """Assemble the bot, start reminders and broadcasts, publish the command menu."""
         db = await Database.open(settings.db)
+        limiter = application.bot.rate_limiter
+        if db.replicas and isinstance(limiter, PacedLimiter):  # one 30 msg/s for all replicas
+            limiter.pacer.shared = SharedBudget(db, TELEGRAM.name)
         senders: dict[str, Sender] = {TELEGRAM.name: TelegramSender(application.bot)}
         closers = []
         for name, (sender, close) in (other_channels(db, store) if other_channels else {}).items():
@@ -133,6 +137,37 @@ def run_polling(
     application = build_application(settings, store, token=token, other_channels=other_channels)
     try:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        return False
+    return True
+
+
+def run_webhook(
+    settings: Settings, store: ContentStore, token: str, other_channels: OtherChannels | None
+) -> bool:
+    """Serve webhooks (``BOT_WEBHOOK_URL``) until SIGINT/SIGTERM; False when Telegram rejects
+    the token."""
+    from telegram.error import InvalidToken
+
+    from bot.app import until_signal
+    from bot.channels.telegram.webhook import derived_secret, serve_webhook
+
+    application = build_application(settings, store, token=token, other_channels=other_channels)
+    secret = (
+        settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret is not None
+        else derived_secret(token)
+    )
+    serving = serve_webhook(
+        application,
+        url=settings.webhook_url,
+        secret=secret,
+        host=settings.webhook_listen,
+        port=settings.webhook_port,
+        max_connections=settings.webhook_max_connections,
+    )
+    try:
+        asyncio.run(until_signal(serving))
     except InvalidToken:
         return False
     return True

@@ -7,9 +7,7 @@ sender through which the Telegram process delivers broadcasts to WeChat follower
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -135,13 +133,3 @@ async def serve(settings: Settings, wechat: WeChatSettings, store: ContentStore)
         if pusher is not None:
             await pusher.close()
         await app.close()
-
-
-async def until_signal(work: Coroutine[Any, Any, None]) -> None:
-    """Run ``work`` until it ends or SIGTERM/SIGINT arrives, then cancel it cleanly."""
-    task = asyncio.ensure_future(work)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
