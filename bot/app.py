@@ -30,7 +30,7 @@ from bot.core.conversation import Conversation
 from bot.core.flood import FloodGuard
 from bot.core.router import Router
 from bot.delivery import Senders
-from bot.delivery.worker import Worker
+from bot.delivery.worker import REPLICA_SLEEP, Worker
 from bot.guide import Guide
 from bot.questions import Questions
 from bot.reminders.dispatcher import Dispatcher
@@ -194,6 +194,9 @@ async def assemble(
         Admin(store),
     ):
         feature.register(router)
+    if db.replicas:
+        for worker in workers:
+            worker.max_sleep = REPLICA_SLEEP
     conversation = Conversation(store, router, CAPABILITIES, flood)
     return App(db, store, conversation, audience, workers, clock)
 

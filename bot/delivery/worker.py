@@ -13,6 +13,9 @@ from datetime import datetime
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0  # look again at least this often (clock changes, other writers)
+# With replicas, work another replica started (a broadcast confirmed there) or left behind
+# (its claims expired) is looked for this often.
+REPLICA_SLEEP = 5.0
 ERROR_PAUSE = 5.0
 
 
@@ -24,6 +27,7 @@ class Worker:
         # Set by whoever changes the work (a new reminder, a confirmed broadcast).
         self._wake = wake or asyncio.Event()
         self.stopping = False
+        self.max_sleep = MAX_SLEEP
 
     def stop(self) -> None:
         """Finish the work in hand, start nothing new, then return from :meth:`run`."""
@@ -57,9 +61,9 @@ class Worker:
     async def _sleep(self) -> None:
         # Clear first: a wake-up that arrives while the next due time is being read is kept.
         self._wake.clear()
-        timeout = MAX_SLEEP
+        timeout = self.max_sleep
         upcoming = await self.upcoming()
         if upcoming is not None:
-            timeout = min(MAX_SLEEP, max(0.0, (upcoming - self.clock()).total_seconds()))
+            timeout = min(timeout, max(0.0, (upcoming - self.clock()).total_seconds()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)

@@ -25,8 +25,10 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-LEASE = 60.0  # seconds a claim stays with its process without a renewal
-RENEW_EVERY = 15.0  # renewals (and looking for expired leases) this often
+# A replica killed mid-send holds its in-flight claims up to LEASE + RENEW_EVERY seconds; a
+# live one loses a claim only if its event loop stalls for LEASE - RENEW_EVERY (15 s).
+LEASE = 20.0  # seconds a claim stays with its process without a renewal
+RENEW_EVERY = 5.0  # renewals (and looking for expired leases) this often
 DeliveryKey = tuple[int, str, int]  # (broadcast_id, channel, chat_id)
 
 

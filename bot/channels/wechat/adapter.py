@@ -1,8 +1,25 @@
 """WeChat messages and events as core calls, and core replies as passive text replies.
 
-Numbered choices and the rest of a long answer are remembered per user for a while (a
-session); everything else is the conversation's business. Retries of one message (same
-sender and MsgId, or for events the same sender and CreateTime) share the first answer.
+Several identical replicas may serve the callback behind a load balancer, sharing one
+database; a user's next message, or WeChat's retry of the same message, may reach any of
+them. So nothing a later request depends on lives in this process: it is kept in the
+database's ``shared_state`` table (:class:`~bot.storage.state.SharedState`), the same code
+on SQLite and PostgreSQL:
+
+- ``wechat_session`` (key: the openid): what a user can answer next, numbered choices and
+  the rest ("继续" pages) of a long answer, kept :data:`SESSION_TTL` after its last use and
+  saved after every change;
+- ``wechat_msg`` (key: :func:`retry_key`): a message being answered, then its reply.
+  Retries of one message (same sender and MsgId, or for events the same sender and
+  CreateTime) share the first answer: the first process to claim the key answers (the claim
+  lasts :data:`ANSWERING_TTL`, so a replica killed mid-answer holds the message only that
+  long) and stores the reply for :data:`SEEN_TTL`; a retry reaching another replica
+  meanwhile polls for that reply and, when it does not come within WeChat's patience,
+  raises :class:`Unanswered` so the HTTP layer makes WeChat retry rather than losing the
+  message. A failed answer gives the claim up, so the next retry is answered afresh.
+  Retries reaching the process that is answering wait for its in-process future instead.
+
+Everything else is the conversation's business.
 
 Fields are read as WeChat sent them (:func:`raw_field`): wechatpy converts ``MsgId`` and
 ``CreateTime`` with ``int()`` on access, which raises on a value like ``abc``, ``①`` or
@@ -12,9 +29,10 @@ Fields are read as WeChat sent them (:func:`raw_field`): wechatpy converts ``Msg
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,14 +46,30 @@ from bot.core.numbers import parse_int
 from bot.core.reply import Button, Reply
 from bot.core.router import Who
 from bot.storage import WeChatUserRepo
+from bot.storage.state import SharedState
 
 log = logging.getLogger(__name__)
 
+SESSIONS = "wechat_session"  # shared_state scope of sessions, keyed by openid
+MESSAGES = "wechat_msg"  # shared_state scope of messages being answered or answered
 # WeChat retries within about 15 s; an identical replay is accepted while its timestamp is
 # within the replay window (see replay.py), so answers are kept at least twice that long.
 SEEN_TTL = 600.0
-SEEN_MAX = 10_000
 SESSION_TTL = 1800.0
+# A claim on a message while it is being answered: answers take milliseconds, and a replica
+# killed mid-answer keeps WeChat's retries of the message waiting at most this long.
+ANSWERING_TTL = 10.0
+# How a replica that lost the claim waits for the other's reply: WeChat gives up on a
+# passive reply after 5 s (and retries), so the wait ends before that.
+PATIENCE = 4.5
+POLL_EVERY = 0.1
+MAX_KEY = 200  # longer keys (a follower's body decides them) are stored as their sha256
+_ANSWERING = json.dumps({"answering": True})
+
+
+class Unanswered(Exception):
+    """Another replica is answering this message and its reply did not come in time; the
+    HTTP layer answers so that WeChat retries (never "success", which would lose it)."""
 
 
 @dataclass
@@ -44,57 +78,98 @@ class Session:
 
     choices: list[Button] = field(default_factory=list)
     rest: list[str] = field(default_factory=list)
-    at: float = field(default_factory=time.monotonic)
+
+    def dump(self) -> dict[str, Any]:
+        """The stored form: choices as ``[label, action]`` pairs, the rest as strings."""
+        return {"choices": [[b.label, b.action] for b in self.choices], "rest": self.rest}
+
+    @classmethod
+    def load(cls, value: Any) -> Session:
+        """From :meth:`dump`'s form (anything else, or None, is an empty session)."""
+        if not isinstance(value, dict):
+            return cls()
+        choices = [Button(str(label), str(action)) for label, action in value.get("choices", [])]
+        return cls(choices, [str(part) for part in value.get("rest", [])])
 
 
 class WeChatAdapter:
-    """Answers one parsed WeChat message (wechatpy object) with the passive reply's XML."""
+    """Answers one parsed WeChat message (wechatpy object) with the passive reply's XML.
 
-    def __init__(self, app: App, users: WeChatUserRepo) -> None:
+    Sessions and answered messages are in ``state`` (by default on the app's database and
+    clock), shared with every replica; only the futures of answers this process is working
+    on are in memory.
+    """
+
+    def __init__(self, app: App, users: WeChatUserRepo, state: SharedState | None = None) -> None:
         self.app = app
         self.conversation = app.conversation
         self.users = users
-        self.sessions: OrderedDict[str, Session] = OrderedDict()
-        self.seen: OrderedDict[tuple[Any, ...], asyncio.Future[str]] = OrderedDict()
+        self.state = state or SharedState(app.db, app.clock)
+        self.sessions = self.state.scope(SESSIONS, SESSION_TTL)
+        self.answering: dict[str, asyncio.Future[str]] = {}
+        self.patience = PATIENCE  # seconds to wait for another replica's reply
+        self.poll_every = POLL_EVERY
 
     async def once(self, message: Any) -> str:
         """Answer a message once (reply XML, or "" for nothing to say); retries share it.
 
         ``message`` must have a sender (see :func:`sender`): the HTTP layer answers
-        messages without one with "success" and never calls this.
+        messages without one with "success" and never calls this. Raises
+        :class:`Unanswered` when another replica answers it and its reply did not come.
         """
-        key = retry_key(message)
-        while self.seen and len(self.seen) > SEEN_MAX:
-            self.seen.popitem(last=False)
-        future = self.seen.get(key)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self.seen[key] = future
-            try:
-                text = await self._answer(message)
-                future.set_result(passive_reply(message, text) if text else "")
-            except Exception as exc:
-                log.exception("WeChat answer failed")
+        key = shared_key(retry_key(message))
+        future = self.answering.get(key)
+        if future is not None:  # a retry reaching this process while it answers
+            return await asyncio.shield(future)
+        future = asyncio.get_running_loop().create_future()
+        self.answering[key] = future
+        try:
+            reply = await self._once(message, key)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
                 future.set_exception(exc)
-                del self.seen[key]
-                raise
-            asyncio.get_running_loop().call_later(SEEN_TTL, self.seen.pop, key, None)
-        return await asyncio.shield(future)
+                future.exception()  # retrieved: waiters (if any) get it, no "never retrieved"
+            raise
+        else:
+            future.set_result(reply)
+        finally:
+            del self.answering[key]
+        return reply
 
-    def _session(self, openid: str) -> Session:
-        session = self.sessions.pop(openid, None)
-        if session is None or time.monotonic() - session.at > SESSION_TTL:
-            session = Session()
-        session.at = time.monotonic()
-        self.sessions[openid] = session
-        while len(self.sessions) > SEEN_MAX:
-            self.sessions.popitem(last=False)
-        return session
+    async def _once(self, message: Any, key: str) -> str:
+        """The reply, answered here (after winning the claim) or by another replica."""
+        deadline = time.monotonic() + self.patience
+        while True:
+            if await self.state.claim(MESSAGES, key, _ANSWERING, ANSWERING_TTL):
+                try:
+                    text = await self._answer(message)
+                except Exception:
+                    log.exception("WeChat answer failed")
+                    await self.state.delete(MESSAGES, key)  # the next retry answers it
+                    raise
+                reply = passive_reply(message, text) if text else ""
+                await self.state.put(MESSAGES, key, json.dumps({"reply": reply}), SEEN_TTL)
+                return reply
+            # Claimed by another process: wait for its reply while the claim holds.
+            while True:
+                stored = await self.state.get(MESSAGES, key)
+                if stored is None:  # its answer failed, or it died: claim again
+                    break
+                value = json.loads(stored)
+                if "reply" in value:
+                    return str(value["reply"])
+                if time.monotonic() >= deadline:
+                    raise Unanswered(key)
+                await asyncio.sleep(self.poll_every)
 
     async def _answer(self, message: Any) -> str:
         """The text to send back for one message or event."""
         openid = sender(message)
-        session = self._session(openid)
+        session_key = bounded(openid)
+        session = Session.load(await self.sessions.get(session_key))
+        before = session.dump()
         user_id = await self.users.user_id(openid, self.app.clock())
         who = Who(WECHAT.name, user_id, user_id)
         texts = self.conversation.content.ui.wechat
@@ -104,14 +179,20 @@ class WeChatAdapter:
         finally:
             CURRENT_OPENID.reset(current)
         if reply is None:  # "继续": the next part of a long answer
-            return session.rest.pop(0) if session.rest else texts.no_more.strip()
-        if not reply.messages:  # nothing to say (unfollowed, or ignored by the flood guard)
-            return ""
-        parts, choices = render(reply, texts)
-        if choices:
-            session.choices = choices
-        session.rest = parts[1:]
-        return parts[0]
+            text = session.rest.pop(0) if session.rest else texts.no_more.strip()
+        elif not reply.messages:  # nothing to say (unfollowed, or ignored by the flood guard)
+            text = ""
+        else:
+            parts, choices = render(reply, texts)
+            if choices:
+                session.choices = choices
+            session.rest = parts[1:]
+            text = parts[0]
+        # Saved after every change, and on every use of a live session (its lifetime runs
+        # from the last message); an empty session that stays empty is not written.
+        if session.choices or session.rest or before != session.dump():
+            await self.sessions.put(session_key, session.dump())
+        return text
 
     async def _reply(self, message: Any, session: Session, who: Who) -> Reply | None:
         conversation = self.conversation
@@ -185,6 +266,19 @@ def retry_key(message: Any) -> tuple[str, ...]:
         raw_field(message, "Event"),
         raw_field(message, "EventKey"),
     )
+
+
+def shared_key(key: tuple[str, ...]) -> str:
+    """A :func:`retry_key` as the key of its ``wechat_msg`` row (JSON, unambiguous)."""
+    return bounded(json.dumps(list(key), ensure_ascii=False, separators=(",", ":")))
+
+
+def bounded(key: str) -> str:
+    """``key`` itself, or when longer than :data:`MAX_KEY` its sha256 (indexes have limits,
+    and a signed body may carry any length)."""
+    if len(key) <= MAX_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def passive_reply(message: Any, text: str) -> str:
