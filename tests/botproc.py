@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -57,8 +57,10 @@ class BotProcess:
         startup_timeout: float = 60.0,
         stop_timeout: float = 10.0,
         name: str = "bot",
+        ready: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.api = api
+        self.ready = ready  # what shows the bot started (default: its first getUpdates)
         self.argv = tuple(argv)
         self.env = bot_env(base_url, workdir, env)
         self.log_path = workdir / f"{name}.log"
@@ -67,7 +69,7 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        """Start the process and wait for its first getUpdates."""
+        """Start the process and wait until it is ready (its first getUpdates by default)."""
         with self.log_path.open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv,
@@ -77,7 +79,12 @@ class BotProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        error = await self.race(self.api.wait_calls("getUpdates", 1, self.startup_timeout))
+        ready = (
+            self.api.wait_calls("getUpdates", 1, self.startup_timeout)
+            if self.ready is None
+            else asyncio.wait_for(self.ready(), self.startup_timeout)
+        )
+        error = await self.race(ready)
         if error is not None:
             await self.stop()
             raise RuntimeError(f"bot did not start: {error}\n{self.log_tail()}")
@@ -132,3 +139,18 @@ class BotProcess:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+async def healthy(url: str, interval: float = 0.1) -> None:
+    """Wait until ``GET url`` answers 200 (a replica's webhook server is up)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(interval)

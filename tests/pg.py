@@ -52,7 +52,7 @@ def find_bindir() -> Path | None:
     return versions[0] if versions else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -76,7 +76,7 @@ class PgServer:
         self.settings = dict(FAST if settings is None else settings)
         self.root = Path(tempfile.mkdtemp(prefix="bot-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.user = "bot"
         self._as = _unprivileged()
         self._names = itertools.count(1)

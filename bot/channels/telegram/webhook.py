@@ -126,15 +126,15 @@ async def serve_webhook(
     try:
         if application.post_init:
             await application.post_init(application)
-        await application.bot.set_webhook(
-            url=url,
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
-            max_connections=max_connections,
-        )
         await application.start()
         try:
-            await server.start()
+            await server.start()  # listening before Telegram is told where to post
+            await application.bot.set_webhook(
+                url=url,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+                max_connections=max_connections,
+            )
             await asyncio.Event().wait()  # until cancelled (SIGTERM / SIGINT)
         finally:
             with contextlib.suppress(Exception):

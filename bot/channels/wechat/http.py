@@ -8,6 +8,13 @@ but malformed timestamp 400, with an empty body and nothing processed. In safe m
 answer (empty, or without a sender) gets WeChat's "success" (no reply, and no retries,
 which any other status would cause) and a log line. What a message means is the adapter's
 business.
+
+Nothing a later request needs is kept in this process: nonces seen, sessions and answered
+messages are in the database every replica shares, so identical replicas may serve the
+callback behind a load balancer. A retry of a message another replica is still answering,
+whose reply does not come within WeChat's 5 s, gets 503 with an empty body, so that WeChat
+sends it once more instead of taking it as answered (see :mod:`.adapter`).
+
 The subscription redirect is checked by :mod:`.subscribe`.
 """
 
@@ -24,12 +31,13 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.channels.wechat.adapter import WeChatAdapter, sender
+from bot.channels.wechat.adapter import Unanswered, WeChatAdapter, sender
 from bot.channels.wechat.config import WeChatSettings
-from bot.channels.wechat.replay import ReplayGuard, Verdict
+from bot.channels.wechat.replay import ReplayGuard, Verdict, utc_clock
 from bot.channels.wechat.subscribe import read_redirect
 from bot.content import ContentStore
 from bot.storage import WeChatUserRepo
+from bot.storage.state import SharedState
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +45,11 @@ MAX_BODY = 64 * 1024  # WeChat messages are small; anything bigger is refused (4
 
 
 class CallbackServer:
-    """The aiohttp routes of the callback URL."""
+    """The aiohttp routes of the callback URL.
+
+    ``clock`` (Unix time) dates signatures; the nonces seen are kept in ``users``' database
+    (shared by every replica), expiring by the same clock.
+    """
 
     def __init__(
         self,
@@ -59,7 +71,7 @@ class CallbackServer:
         self.adapter = adapter
         self.users = users
         self.store = store
-        self.guard = ReplayGuard(self.token, clock)
+        self.guard = ReplayGuard(self.token, SharedState(users.db, utc_clock(clock)), clock)
 
     def app(self) -> web.Application:
         """The aiohttp application serving the callback path."""
@@ -73,9 +85,9 @@ class CallbackServer:
         q = request.query
         return self.guard.signed(q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
 
-    def _first_use(self, request: web.Request, body: bytes) -> Verdict:
+    async def _first_use(self, request: web.Request, body: bytes) -> Verdict:
         q = request.query
-        return self.guard.first_use(q["timestamp"], q.get("nonce", ""), body)
+        return await self.guard.first_use(q["timestamp"], q.get("nonce", ""), body)
 
     @staticmethod
     def _refuse(request: web.Request, verdict: Verdict) -> web.Response:
@@ -88,7 +100,7 @@ class CallbackServer:
         echostr = request.query.get("echostr", "")
         verdict = self._signed(request)
         if verdict is Verdict.OK:
-            verdict = self._first_use(request, echostr.encode())
+            verdict = await self._first_use(request, echostr.encode())
         if verdict is not Verdict.OK:
             return self._refuse(request, verdict)
         return web.Response(text=echostr)
@@ -100,7 +112,7 @@ class CallbackServer:
             return self._refuse(request, verdict)
         q = request.query
         body = await request.read()
-        verdict = self._first_use(request, body)
+        verdict = await self._first_use(request, body)
         if verdict is not Verdict.OK:
             return self._refuse(request, verdict)
         aes = q.get("encrypt_type") == "aes"
@@ -124,7 +136,13 @@ class CallbackServer:
             # anything but 200 would only bring the same body back three times.
             log.warning("unusable WeChat message (%s): answered success", _what(message))
             return web.Response(text="success")
-        reply_xml = await self.adapter.once(message)
+        try:
+            reply_xml = await self.adapter.once(message)
+        except Unanswered:
+            # Another replica is answering this message: not "success" (the message would
+            # be lost) but an error without a body, so WeChat sends it once more.
+            log.warning("WeChat retry still being answered elsewhere: answered 503")
+            return web.Response(status=503)
         if not reply_xml:  # nothing to say: WeChat takes "success" as "no reply"
             return web.Response(text="success")
         if aes and self.crypto is not None:

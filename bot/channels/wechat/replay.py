@@ -6,34 +6,45 @@ on the wire, could otherwise be replayed forever with any body. Here:
 
 - the signature is compared in constant time;
 - ``timestamp`` must be a number within :data:`WINDOW` seconds of now, either side;
-- each ``(timestamp, nonce)`` is remembered until its timestamp leaves the window (so the
-  memory holds at most a window's worth of genuine traffic, and :data:`CAPACITY` entries).
+- each ``(timestamp, nonce)`` is remembered until its timestamp leaves the window (older
+  ones are refused as stale anyway).
+
+The nonces are remembered in the database (``shared_state``, scope ``wechat_nonce``, key
+``timestamp:nonce``, value the body's sha256 and how often it was repeated), not in this
+process: several replicas may serve the callback, and a replay reaching another replica
+must be refused just the same. Rows expire when their timestamp leaves the window, so the
+table holds at most a window's worth of genuine traffic.
 
 WeChat retries a message it got no answer to within 5 s, up to three times; it documents
 deduplicating those retries by MsgId (events: FromUserName + CreateTime), which the adapter
 does, but not whether a retry is signed again with a new nonce. Both are served: a retry
 with a new nonce is a new request; one with the same ``(timestamp, nonce)`` is accepted only
 with a byte-identical body and at most :data:`RETRIES` times, and then gets the first
-answer from the adapter's MsgId cache, changing nothing. A repeated nonce with another body
-is refused.
+answer from the adapter's shared MsgId record, changing nothing. A repeated nonce with
+another body is refused. (The first use is claimed atomically, so which body a nonce
+belongs to is exact across replicas; the count of identical repeats is read and written
+back, so repeats arriving at the very same moment may each be let through: they carry the
+first body and get the first answer.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
+
+from bot.storage.state import SharedState
 
 log = logging.getLogger(__name__)
 
 WINDOW = 300  # seconds between WeChat's timestamp and now, either direction
 RETRIES = 3  # WeChat retries an unanswered message at most three times
-CAPACITY = 100_000  # remembered nonces; more than a window of a very busy day
+NONCES = "wechat_nonce"  # shared_state scope of the nonces seen, keyed "timestamp:nonce"
 MAX_NONCE = 64  # WeChat's nonces are about ten digits
 
 
@@ -52,11 +63,10 @@ class Verdict(Enum):
         return {Verdict.OK: 200, Verdict.MALFORMED: 400}.get(self, 403)
 
 
-@dataclass
-class _Seen:
-    digest: bytes
-    expires: float
-    repeats: int = 0
+def utc_clock(clock: Callable[[], float]) -> Callable[[], datetime]:
+    """A Unix-time clock as the aware UTC datetimes :class:`SharedState` reads (so a test's
+    fake clock moves both)."""
+    return lambda: datetime.fromtimestamp(clock(), UTC)
 
 
 def signature(token: str, timestamp: str, nonce: str) -> str:
@@ -65,21 +75,24 @@ def signature(token: str, timestamp: str, nonce: str) -> str:
 
 
 class ReplayGuard:
-    """Checks signature, timestamp and nonce of callback requests; ``clock`` gives Unix time."""
+    """Checks signature, timestamp and nonce of callback requests; ``clock`` gives Unix time.
+
+    Nonces are kept in ``state``, which should read the same clock
+    (``SharedState(db, utc_clock(clock))``).
+    """
 
     def __init__(
         self,
         token: str,
+        state: SharedState,
         clock: Callable[[], float] = time.time,
         *,
         window: int = WINDOW,
-        capacity: int = CAPACITY,
     ) -> None:
         self._token = token
+        self.state = state
         self.clock = clock
         self.window = window
-        self.capacity = capacity
-        self.seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
 
     def signed(self, signature_: str, timestamp: str, nonce: str) -> Verdict:
         """Signature and timestamp (nothing is remembered yet: the body is not read)."""
@@ -94,32 +107,27 @@ class ReplayGuard:
             return Verdict.STALE
         return Verdict.OK
 
-    def first_use(self, timestamp: str, nonce: str, body: bytes) -> Verdict:
-        """Remember ``(timestamp, nonce)``; a repeat is allowed only as an identical retry."""
-        now = self.clock()
-        self._expire(now)
-        key = (timestamp, nonce)
-        digest = hashlib.sha256(body).digest()
-        seen = self.seen.get(key)
-        if seen is None:
-            self.seen[key] = _Seen(digest, int(timestamp) + self.window)
-            return Verdict.OK
-        if seen.repeats >= RETRIES or not hmac.compare_digest(seen.digest, digest):
-            return Verdict.REPLAYED
-        seen.repeats += 1
-        return Verdict.OK
+    async def first_use(self, timestamp: str, nonce: str, body: bytes) -> Verdict:
+        """Remember ``(timestamp, nonce)``; a repeat is allowed only as an identical retry.
 
-    def _expire(self, now: float) -> None:
-        """Forget nonces whose timestamp has left the window (they are refused as stale)."""
-        while self.seen:
-            key, oldest = next(iter(self.seen.items()))
-            if oldest.expires >= now:
-                break
-            del self.seen[key]
-        if len(self.seen) >= self.capacity:
-            for key in [k for k, s in self.seen.items() if s.expires < now]:
-                del self.seen[key]
-        if len(self.seen) >= self.capacity:
-            log.warning("WeChat nonce memory full (%d): forgetting the oldest", self.capacity)
-        while len(self.seen) >= self.capacity:
-            self.seen.popitem(last=False)
+        Call after :meth:`signed` said OK (the timestamp is then a number in the window).
+        """
+        key = f"{timestamp}:{nonce}"
+        digest = hashlib.sha256(body).hexdigest()
+        # Kept until the timestamp leaves the window (+1 s: expiry is stored in seconds).
+        ttl = int(timestamp) + self.window + 1 - self.clock()
+        first = json.dumps({"digest": digest, "repeats": 0})
+        if await self.state.claim(NONCES, key, first, ttl):
+            return Verdict.OK
+        stored = await self.state.get(NONCES, key)
+        if stored is None:  # expired between the two calls: the timestamp is stale by now
+            return Verdict.REPLAYED
+        seen = json.loads(stored)
+        repeats = int(seen.get("repeats", RETRIES))
+        if repeats >= RETRIES or not hmac.compare_digest(
+            str(seen.get("digest", "")).encode(), digest.encode()
+        ):
+            return Verdict.REPLAYED
+        repeated = json.dumps({"digest": digest, "repeats": repeats + 1})
+        await self.state.put(NONCES, key, repeated, ttl)
+        return Verdict.OK
