@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.content import ContentError, ContentStore
 from bot.core.reply import Reply
 from bot.core.router import Request, Router
 from bot.core.text import Span, Text, fill
+from bot.follow import RELOADS
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +19,11 @@ MAX_PROBLEMS_SHOWN = 30
 class Admin:
     """Commands that keep the bot's content up to date."""
 
-    def __init__(self, store: ContentStore) -> None:
+    def __init__(
+        self, store: ContentStore, announce: Callable[[str], Awaitable[None]] | None = None
+    ) -> None:
         self.store = store
+        self.announce = announce  # tells other replicas (bot/follow.py)
 
     def register(self, router: Router) -> None:
         """/reload, for bot admins only."""
@@ -38,4 +43,6 @@ class Admin:
             errors = Text((Span("\n".join(lines), frozenset({"code"})),))
             return Reply.single(fill(old.ui.texts.reload_failed, errors=errors))
         log.info("content reloaded: %d topics", len(new.topics))
+        if self.announce is not None:
+            await self.announce(RELOADS)
         return Reply.single(fill(new.ui.texts.reload_ok, topics=str(len(new.topics))))

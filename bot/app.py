@@ -31,6 +31,7 @@ from bot.core.flood import FloodGuard
 from bot.core.router import Router
 from bot.delivery import Senders
 from bot.delivery.worker import REPLICA_SLEEP, Worker
+from bot.follow import ContentFollower
 from bot.guide import Guide
 from bot.questions import Questions
 from bot.reminders.dispatcher import Dispatcher
@@ -174,6 +175,9 @@ async def assemble(
         on_answered=audience.answered,
         clock=clock,
     )
+    chats = ChatRepo(db)
+    # With replicas, a /reload or a lesson here is announced to the others (bot/follow.py).
+    announce = chats.count if db.replicas else None
     teaching = Teaching(
         store,
         unanswered,
@@ -182,6 +186,7 @@ async def assemble(
         clock=clock,
         timezone=timezone,
         channels=CAPABILITIES,
+        announce=announce,
     )
     for feature in (
         guide,
@@ -191,10 +196,11 @@ async def assemble(
         ManageReminders(service, remind),
         audience,
         flow,
-        Admin(store),
+        Admin(store, announce),
     ):
         feature.register(router)
     if db.replicas:
+        workers.append(ContentFollower(store, chats, clock))
         for worker in workers:
             worker.max_sleep = REPLICA_SLEEP
     conversation = Conversation(store, router, CAPABILITIES, flood)

@@ -15,7 +15,7 @@ topic, ``u:p:<offset>`` next page. At most 4 + 19 + 1 + 32 = 56 bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from bot.core.reply import Button, Message, Reply, Rows
 from bot.core.router import Request, Router, Who
 from bot.core.text import Text, fill, markup
 from bot.faq.normalize import normalize
+from bot.follow import LESSONS
 from bot.storage import (
     LearnedExample,
     LearnedRepo,
@@ -57,8 +58,10 @@ class Teaching:
         clock: Callable[[], datetime],
         timezone: ZoneInfo,
         channels: Mapping[str, Capabilities],
+        announce: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        self.announce = announce  # tells other replicas to relearn (bot/follow.py)
         self.unanswered = unanswered
         self.learned = learned
         self.votes = votes
@@ -146,6 +149,8 @@ class Teaching:
         if not stored:  # another admin was quicker
             return self._gone(content)
         await self.store.relearn()
+        if self.announce is not None:
+            await self.announce(LESSONS)
         if topic == OUT_OF_SCOPE:
             return Reply.single(fill(teach.learned_out, text=row.example))
         return Reply.single(fill(teach.learned, text=row.example, topic=label))

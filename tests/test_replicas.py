@@ -186,3 +186,43 @@ def test_a_bad_webhook_setting_is_refused_clearly(monkeypatch: pytest.MonkeyPatc
     settings = Settings()
     assert settings.webhook_secret is not None
     assert "sEcReT" not in repr(settings)  # a secret never reaches a log
+
+
+class _FakeStore:
+    """Counts what a ContentFollower asks of the content store."""
+
+    def __init__(self) -> None:
+        self.reloads = 0
+        self.relearns = 0
+
+    async def reload(self) -> Any:
+        self.reloads += 1
+        return type("Content", (), {"topics": ()})()
+
+    async def relearn(self) -> None:
+        self.relearns += 1
+
+
+async def test_a_reload_or_a_lesson_on_one_replica_reaches_the_others(pg_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from bot.follow import LESSONS, RELOADS, ContentFollower
+    from bot.storage import ChatRepo
+
+    here, there = await Database.open(pg_url), await Database.open(pg_url)
+    try:
+        store = _FakeStore()
+        follower = ContentFollower(store, ChatRepo(there), lambda: datetime.now(UTC))  # type: ignore[arg-type]
+        await follower.step()  # the first look only remembers
+        await follower.step()
+        assert (store.reloads, store.relearns) == (0, 0)
+        await ChatRepo(here).count(RELOADS)  # what /reload does on the other replica
+        await follower.step()
+        assert (store.reloads, store.relearns) == (1, 0)
+        await ChatRepo(here).count(LESSONS)  # what teaching does
+        await follower.step()
+        await follower.step()
+        assert (store.reloads, store.relearns) == (1, 1)
+    finally:
+        await here.close()
+        await there.close()

@@ -10,9 +10,7 @@ after a restart, and the /remind goes on where it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Literal
 
 from bot.content import ContentStore
 from bot.content.ui_models import ReminderTexts
@@ -21,6 +19,7 @@ from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, TextHandler, Who
 from bot.core.text import Text, fill, markup
 from bot.dates import NotUnderstood, Reject, When, explain, parse_when
+from bot.reminders.drafts import Draft
 from bot.reminders.service import (
     DEFAULT_LEADS,
     KINDS,
@@ -34,50 +33,8 @@ from bot.storage.state import Scope
 PREFIX = "r:"
 DRAFT_TTL = 30 * 60.0  # seconds a /remind in progress is kept
 KIND_WORDS = {"复核": "review", "审核": "audit", "资格审核": "audit", "证书": "certificate"}
-Step = Literal["text", "when", "release", "lead"]
 # Per channel: a note shown before the first step of /remind (how reminders reach the user).
 ReminderNotes = Mapping[str, Callable[[], Text | None]]
-
-
-@dataclass
-class Draft:
-    """A /remind in progress."""
-
-    kind: str
-    started: datetime
-    step: Step = "when"
-    text: str = ""
-    due: datetime | None = None
-
-    def dump(self) -> dict[str, str | None]:
-        """The stored form (JSON-able)."""
-        return {
-            "kind": self.kind,
-            "started": self.started.isoformat(),
-            "step": self.step,
-            "text": self.text,
-            "due": self.due.isoformat() if self.due is not None else None,
-        }
-
-    @classmethod
-    def load(cls, data: object) -> Draft | None:
-        """A draft from its stored form; None for anything else (an old or damaged row)."""
-        if not isinstance(data, dict):
-            return None
-        try:
-            step = data["step"]
-            if step not in ("text", "when", "release", "lead") or data["kind"] not in KINDS:
-                return None
-            due = data.get("due")
-            return cls(
-                kind=str(data["kind"]),
-                started=datetime.fromisoformat(data["started"]),
-                step=step,
-                text=str(data.get("text") or ""),
-                due=datetime.fromisoformat(due) if due else None,
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
 
 
 class RemindFlow:

@@ -166,6 +166,11 @@ class ChatRepo:
                 (name, by),
             )
 
+    async def counter(self, name: str) -> int:
+        """A named counter's value (0 when never counted)."""
+        row = await self.db.fetchone("SELECT value FROM counters WHERE name = ?", (name,))
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
     async def stats(self) -> AudienceStats:
         """Reachable users, subscribers, groups, channels (all platforms); questions answered."""
         row = await self.db.fetchone(
