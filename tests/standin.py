@@ -44,7 +44,26 @@ over-long texts, invalid HTML with ``parse_mode="HTML"``, callback data over 64 
 command names in ``setMyCommands``, and "message is not modified" on identical edits.
 
 The knobs are plain attributes (``api.latency = 0.5``) and may change mid-test. Not covered:
-MarkdownV2 validation, entities in returned messages, webhooks, file downloads.
+MarkdownV2 validation, entities in returned messages, file downloads, answering a webhook
+request with a method call in its body, webhook certificates and IP ranges.
+
+Webhooks work like Telegram's: after ``setWebhook`` (``url``, ``secret_token``,
+``max_connections``, ``allowed_updates``, ``drop_pending_updates``) ``getUpdates`` answers 409 and
+every pushed update is POSTed as JSON to the URL, with the header
+``X-Telegram-Bot-Api-Secret-Token`` when a secret was set. At most ``max_connections`` requests
+are in flight; the updates of one chat go out one at a time and in order (the next one only
+after the previous one got a 2xx answer), different chats concurrently. A non-2xx answer, a
+broken connection or a timeout (``webhook_timeout``, 60 s) is retried with exponential back-off
+(``webhook_retry_initial`` 0.2 s doubling up to ``webhook_retry_max`` 5 s) until it succeeds;
+``getWebhookInfo`` then shows ``last_error_date``/``last_error_message``.
+:attr:`FakeBotAPI.webhook_stats` counts attempts, successes and failures,
+:attr:`FakeBotAPI.webhook_attempts` lists every attempt, :attr:`FakeBotAPI.pushed_at` and
+:attr:`FakeBotAPI.acked_at` time each update (acknowledged: a 2xx webhook answer, or in polling
+mode a getUpdates offset past it), and :meth:`FakeBotAPI.wait_delivered` waits until nothing is
+pending. ``deleteWebhook`` switches back to polling; updates not yet acknowledged stay pending
+for getUpdates. Delivery runs as tasks in the event loop that called ``setWebhook``;
+:meth:`StandinServer.stop` ends it, and a test that sets a webhook on a bare :class:`FakeBotAPI`
+(through :class:`FakeRequest`) must ``await api.stop_delivery()`` at the end.
 
 python-telegram-bot 22 emits a ``PTBDeprecationWarning`` whenever it builds a ``RetryAfter``
 unless ``PTB_TIMEDELTA=1`` is set; with ``filterwarnings = error`` a test that provokes a 429
@@ -66,11 +85,12 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -79,12 +99,15 @@ __all__ = [
     "BOT_ID",
     "BOT_INFO",
     "BOT_USERNAME",
+    "WEBHOOK_SECRET_HEADER",
     "BotAPIError",
     "Call",
     "FakeBotAPI",
     "FakeRequest",
     "StandinServer",
     "UploadedFile",
+    "WebhookAttempt",
+    "WebhookConfig",
     "decode_params",
     "html_to_plain",
     "make_user",
@@ -122,6 +145,18 @@ _NOT_MODIFIED = (
 )
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _CHAT_ID_RE = re.compile(r"^-?\d+$")
+
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_DEFAULT_MAX_CONNECTIONS = 40
+WEBHOOK_MAX_CONNECTIONS = 100
+_SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+_TERMINATED_BY_SET_WEBHOOK = "Conflict: terminated by setWebhook request"
+# Update types Telegram leaves out unless allowed_updates names them.
+_NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 Handler = Callable[[dict[str, Any]], Any]
 """A method implementation: takes decoded params, returns the ``result`` (or an awaitable of
@@ -213,6 +248,53 @@ class _Failure:
     remaining: int | None
 
 
+@dataclass(frozen=True)
+class WebhookConfig:
+    """The webhook set with ``setWebhook`` (:attr:`FakeBotAPI.webhook`)."""
+
+    url: str
+    secret_token: str | None = None
+    max_connections: int = WEBHOOK_DEFAULT_MAX_CONNECTIONS
+    allowed_updates: tuple[str, ...] | None = None
+    """None or empty: every update type except chat_member and message reactions."""
+
+    def allows(self, update_type: str) -> bool:
+        """Whether updates of ``update_type`` (e.g. ``"message"``) are delivered."""
+        if self.allowed_updates:
+            return update_type in self.allowed_updates
+        return update_type not in _NOT_DELIVERED_BY_DEFAULT
+
+
+@dataclass
+class WebhookAttempt:
+    """One POST of an update to the webhook (:attr:`FakeBotAPI.webhook_attempts`).
+
+    ``started`` and ``finished`` are on the API's clock; ``status`` is the HTTP status of the
+    answer, 0 when there was none (refused or broken connection, timeout); ``error`` is the
+    ``last_error_message`` the attempt set, None on success.
+    """
+
+    update_id: int
+    chat_id: int | None
+    started: float
+    finished: float
+    status: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the webhook acknowledged the update (any 2xx answer)."""
+        return 200 <= self.status < 300
+
+
+@dataclass
+class _Lane:
+    """Updates of one chat waiting for the webhook, oldest first, and the task sending them."""
+
+    queue: collections.deque[dict[str, Any]]
+    task: asyncio.Task[None] | None = None
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -266,6 +348,37 @@ def _truthy(value: Any) -> bool:
 
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def _update_type(update: Mapping[str, Any]) -> str:
+    """The kind of an update (``"message"``, ``"callback_query"``, ...): its payload's key."""
+    return next((key for key in update if key != "update_id"), "")
+
+
+def _update_chat(update: Mapping[str, Any]) -> int | None:
+    """The chat an update belongs to (the user for chat-less updates), None if neither."""
+    for key, payload in update.items():
+        if key == "update_id" or not isinstance(payload, dict):
+            continue
+        message = payload.get("message")
+        chat = payload.get("chat") or (message.get("chat") if isinstance(message, dict) else None)
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return int(chat["id"])
+        user = payload.get("from") or payload.get("user")
+        if isinstance(user, dict) and isinstance(user.get("id"), int):
+            return int(user["id"])
+    return None
+
+
+def _connection_error(exc: BaseException) -> str:
+    """A ``last_error_message`` for a delivery that got no HTTP answer."""
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(
+        exc.os_error, ConnectionRefusedError
+    ):
+        return "Connection refused"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError):
+        return "Connection reset by peer"
+    return f"Connection error: {type(exc).__name__}: {exc}"
 
 
 _ALLOWED_HTML_TAGS = frozenset(
@@ -392,8 +505,12 @@ class FakeBotAPI:
             30 messages within one second overall, a message into a chat that got one less
             than a second earlier, or more than 20 within one minute into a single group chat
             (negative chat id).
-        clock: monotonic clock used for ``Call.at`` and the flood windows (injectable for
-            tests).
+        clock: monotonic clock used for ``Call.at``, the flood windows and the update timings
+            (injectable for tests).
+        webhook_timeout: seconds a webhook POST may take before it counts as failed.
+        webhook_retry_initial: seconds before the first retry of a failed webhook delivery;
+            the wait doubles with every further failure of the same update ...
+        webhook_retry_max: ... up to this many seconds.
     """
 
     def __init__(
@@ -402,10 +519,47 @@ class FakeBotAPI:
         latency: float = 0.0,
         flood_limits: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        webhook_timeout: float = 60.0,
+        webhook_retry_initial: float = 0.2,
+        webhook_retry_max: float = 5.0,
     ) -> None:
         self.latency = latency
         self.flood_limits = flood_limits
         self.clock = clock
+        self.webhook_timeout = webhook_timeout
+        self.webhook_retry_initial = webhook_retry_initial
+        self.webhook_retry_max = webhook_retry_max
+        self.webhook: WebhookConfig | None = None
+        """The webhook set with setWebhook; None in polling mode."""
+        self.webhook_stats: dict[str, int] = dict.fromkeys(
+            (
+                "attempts",
+                "successes",
+                "failures",
+                "http_errors",
+                "connection_errors",
+                "timeouts",
+                "filtered",
+                "max_in_flight",
+            ),
+            0,
+        )
+        """Webhook deliveries: ``attempts`` = ``successes`` + ``failures`` (split into
+        ``http_errors``, ``connection_errors`` and ``timeouts``); ``filtered``: updates dropped
+        by ``allowed_updates``; ``max_in_flight``: most POSTs in flight at once."""
+        self.webhook_attempts: list[WebhookAttempt] = []
+        """Every webhook POST, in the order they finished."""
+        self.webhook_in_flight = 0
+        """Webhook POSTs currently in flight."""
+        self.webhook_last_error: tuple[int, str] | None = None
+        """``(unix_time, message)`` of the latest failed delivery (getWebhookInfo shows it)."""
+        self.webhook_crashes: list[BaseException] = []
+        """Unexpected exceptions that ended a delivery task (a bug here; should stay empty)."""
+        self.pushed_at: dict[int, float] = {}
+        """When each update was first pushed, by update_id (API clock)."""
+        self.acked_at: dict[int, float] = {}
+        """When each update was acknowledged, by update_id: a 2xx webhook answer, or in polling
+        mode the first getUpdates whose offset confirmed it."""
         self.bot_info: dict[str, Any] = dict(BOT_INFO)
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
@@ -435,10 +589,16 @@ class FakeBotAPI:
         ``"group"``."""
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
+        self._ack_waiters: set[asyncio.Future[None]] = set()
+        self._lanes: dict[Hashable, _Lane] = {}
+        self._delivering = False
+        self._webhook_slots: asyncio.Semaphore | None = None
+        self._webhook_http: aiohttp.ClientSession | None = None
         self._handlers: dict[str, tuple[str, Handler]] = {}
         for name, handler in {
             "getMe": lambda p: self.bot_info,
             "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "sendMessage": self._send_message,
@@ -650,8 +810,9 @@ class FakeBotAPI:
     ) -> list[Call]:
         """Wait until ``predicate(self.calls)`` is true; return ``self.calls``.
 
-        The predicate is re-evaluated whenever a call is recorded or answered. Raises
-        ``TimeoutError`` listing the recorded methods if it does not hold within ``timeout``.
+        The predicate is re-evaluated whenever a call is recorded or answered and whenever a
+        webhook delivery attempt ends. Raises ``TimeoutError`` listing the recorded methods if
+        it does not hold within ``timeout``.
         """
         loop = asyncio.get_running_loop()
         try:
@@ -712,9 +873,10 @@ class FakeBotAPI:
         return list(self.updates)
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Queue a raw update for getUpdates; ``update_id`` is assigned if missing.
+        """Queue a raw update for getUpdates or the webhook; ``update_id`` is assigned if missing.
 
-        Returns the queued update (with its ``update_id``).
+        Returns the queued update (with its ``update_id``). While a webhook is set the update
+        is handed to the delivery tasks at once (so call this from the event loop).
         """
         update = copy.deepcopy(update)
         if "update_id" in update:
@@ -722,10 +884,11 @@ class FakeBotAPI:
         else:
             update = {"update_id": self._next_update_id, **update}
             self._next_update_id += 1
+        self.pushed_at.setdefault(update["update_id"], self.clock())
         self.updates.append(update)
-        for waiter in self._update_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        if self._delivering:
+            self._enqueue(update)
+        self._wake_pollers()
         return update
 
     def push_text(
@@ -804,9 +967,71 @@ class FakeBotAPI:
     def release_pollers(self) -> None:
         """Make pending and future getUpdates calls return at once (used on shutdown)."""
         self.pollers_released = True
+        self._wake_pollers()
+
+    def _wake_pollers(self) -> None:
         for waiter in self._update_waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _acknowledge(self, updates: Iterable[dict[str, Any]]) -> None:
+        """Record updates as acknowledged (first time only) and wake :meth:`wait_delivered`."""
+        now = self.clock()
+        for update in updates:
+            self.acked_at.setdefault(update["update_id"], now)
+        self._notify_acks()
+
+    def _notify_acks(self) -> None:
+        for waiter in self._ack_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_delivered(
+        self,
+        update_ids: Iterable[int] | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109 - part of the helper's contract
+    ) -> None:
+        """Wait until none of ``update_ids`` is pending any more (default: until none at all is).
+
+        An update stops being pending when it is acknowledged (webhook 2xx, or confirmed by a
+        getUpdates offset) or dropped (``drop_pending_updates``, ``allowed_updates``). Raises
+        ``TimeoutError`` with the webhook stats if that does not happen within ``timeout``,
+        and ``RuntimeError`` if a delivery task crashed.
+        """
+        wanted = None if update_ids is None else set(update_ids)
+
+        def done() -> bool:
+            if self.webhook_crashes:
+                raise RuntimeError("webhook delivery crashed") from self.webhook_crashes[0]
+            if wanted is None:
+                return not self.updates
+            return not any(u["update_id"] in wanted for u in self.updates)
+
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                while not done():
+                    waiter: asyncio.Future[None] = loop.create_future()
+                    self._ack_waiters.add(waiter)
+                    try:
+                        await waiter
+                    finally:
+                        self._ack_waiters.discard(waiter)
+        except TimeoutError:
+            pending = [u["update_id"] for u in self.updates]
+            raise TimeoutError(
+                f"updates still pending after {timeout}s: {pending[:20]}"
+                f"{' ...' if len(pending) > 20 else ''}; webhook={self.webhook}, "
+                f"stats={self.webhook_stats}, last error={self.webhook_last_error}"
+            ) from None
+
+    def ack_delays(self) -> dict[int, float]:
+        """Seconds from push to acknowledgement, by update_id, for acknowledged updates."""
+        return {
+            update_id: acked - self.pushed_at[update_id]
+            for update_id, acked in self.acked_at.items()
+            if update_id in self.pushed_at
+        }
 
     # ------------------------------------------------------------------ chats & messages
 
@@ -888,16 +1113,24 @@ class FakeBotAPI:
     # ------------------------------------------------------------------ methods
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise BotAPIError(409, _WEBHOOK_ACTIVE)
         offset = _as_int(params.get("offset"), 0) or 0
         limit = min(max(_as_int(params.get("limit"), 100) or 100, 1), 100)
         timeout = max(float(params.get("timeout") or 0), 0.0)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            if self.webhook is not None:  # setWebhook arrived during the long poll
+                raise BotAPIError(409, _TERMINATED_BY_SET_WEBHOOK)
             if offset > 0:
-                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                confirmed = [u for u in self.updates if u["update_id"] < offset]
+                if confirmed:
+                    self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                    self._acknowledge(confirmed)
             elif offset < 0:
                 self.updates = self.updates[offset:]
+                self._notify_acks()
             remaining = deadline - loop.time()
             if self.updates or remaining <= 0 or self.pollers_released:
                 return self.updates[:limit]
@@ -911,17 +1144,195 @@ class FakeBotAPI:
             finally:
                 self._update_waiters.discard(waiter)
 
-    def _delete_webhook(self, params: dict[str, Any]) -> bool:
+    async def _set_webhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "").strip()
+        if not url:  # Telegram: an empty URL removes the webhook
+            return await self._delete_webhook(params)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BotAPIError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        secret = params.get("secret_token")
+        secret = None if secret is None or secret == "" else str(secret)
+        if secret is not None and not _SECRET_TOKEN_RE.match(secret):
+            raise BotAPIError(400, "Bad Request: secret token contains unallowed characters")
+        max_connections = _as_int(params.get("max_connections"), WEBHOOK_DEFAULT_MAX_CONNECTIONS)
+        assert max_connections is not None
+        if not 1 <= max_connections <= WEBHOOK_MAX_CONNECTIONS:
+            raise BotAPIError(
+                400, f"Bad Request: max_connections must be between 1 and {WEBHOOK_MAX_CONNECTIONS}"
+            )
+        old = self.webhook
+        allowed = params.get("allowed_updates")
+        if allowed is None:  # not specified: Telegram keeps the previous setting
+            allowed_updates = old.allowed_updates if old is not None else None
+        elif isinstance(allowed, list):
+            allowed_updates = tuple(str(kind) for kind in allowed)
+        else:
+            raise BotAPIError(400, "Bad Request: can't parse allowed updates")
         if _truthy(params.get("drop_pending_updates")):
-            self.updates.clear()
+            await self._stop_lanes()
+            self._drop_pending()
+        self.webhook = WebhookConfig(url, secret, max_connections, allowed_updates)
+        if old is None or old.url != url:
+            self.webhook_last_error = None
+        if old is None or old.max_connections != max_connections or self._webhook_slots is None:
+            # Posts already in flight finish under the old limit.
+            self._webhook_slots = asyncio.Semaphore(max_connections)
+        self._wake_pollers()  # a pending long poll ends with 409
+        if not self._delivering or (old is not None and old.allowed_updates != allowed_updates):
+            await self._stop_lanes()
+            self._delivering = True
+            for update in list(self.updates):
+                self._enqueue(update)
         return True
 
+    async def _delete_webhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        self.webhook_last_error = None
+        await self._stop_lanes()
+        if _truthy(params.get("drop_pending_updates")):
+            self._drop_pending()
+        return True
+
+    def _drop_pending(self) -> None:
+        self.updates.clear()
+        self._notify_acks()
+
     def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "",
+        info: dict[str, Any] = {
+            "url": self.webhook.url if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self.updates),
         }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self.webhook.allowed_updates is not None:
+                info["allowed_updates"] = list(self.webhook.allowed_updates)
+            host = urlsplit(self.webhook.url).hostname or ""
+            if re.fullmatch(r"[\d.]+", host):
+                info["ip_address"] = host
+        if self.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_last_error
+        return info
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    def _enqueue(self, update: dict[str, Any]) -> None:
+        """Hand a pending update to the lane of its chat (starting the lane's task)."""
+        assert self.webhook is not None
+        if not self.webhook.allows(_update_type(update)):
+            self.webhook_stats["filtered"] += 1
+            self._remove_pending(update)
+            self._notify_acks()
+            return
+        chat_id = _update_chat(update)
+        key: Hashable = chat_id if chat_id is not None else ("update", update["update_id"])
+        lane = self._lanes.get(key)
+        if lane is not None:
+            lane.queue.append(update)
+            return
+        lane = _Lane(collections.deque([update]))
+        self._lanes[key] = lane
+        lane.task = asyncio.get_running_loop().create_task(
+            self._run_lane(key, lane, chat_id), name=f"standin-webhook-{key}"
+        )
+        lane.task.add_done_callback(self._lane_finished)
+
+    def _lane_finished(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.webhook_crashes.append(task.exception())  # type: ignore[arg-type]
+            self._notify_acks()
+
+    def _remove_pending(self, update: dict[str, Any]) -> None:
+        for index, pending in enumerate(self.updates):
+            if pending is update:
+                del self.updates[index]
+                return
+
+    async def _run_lane(self, key: Hashable, lane: _Lane, chat_id: int | None) -> None:
+        """Deliver one chat's updates in order, each until the webhook acknowledges it."""
+        while lane.queue:
+            update = lane.queue[0]
+            body = json.dumps(update, ensure_ascii=False).encode()
+            delay = self.webhook_retry_initial
+            while not await self._post_update(update["update_id"], chat_id, body):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.webhook_retry_max)
+            lane.queue.popleft()
+            self._remove_pending(update)
+            self._acknowledge([update])
+        if self._lanes.get(key) is lane:
+            del self._lanes[key]
+
+    async def _post_update(self, update_id: int, chat_id: int | None, body: bytes) -> bool:
+        """POST one update to the webhook once; return whether it was acknowledged (2xx)."""
+        config, slots = self.webhook, self._webhook_slots
+        assert config is not None and slots is not None  # lanes stop when the webhook goes
+        if self._webhook_http is None:
+            self._webhook_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        http = self._webhook_http
+        headers = {"Content-Type": "application/json"}
+        if config.secret_token is not None:
+            headers[WEBHOOK_SECRET_HEADER] = config.secret_token
+        async with slots:
+            stats = self.webhook_stats
+            self.webhook_in_flight += 1
+            stats["attempts"] += 1
+            stats["max_in_flight"] = max(stats["max_in_flight"], self.webhook_in_flight)
+            started = self.clock()
+            status, error = 0, None
+            try:
+                async with http.post(
+                    config.url,
+                    data=body,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+                    allow_redirects=False,
+                ) as response:
+                    await response.read()
+                    status = response.status
+                if not 200 <= status < 300:
+                    stats["http_errors"] += 1
+                    error = f"Wrong response from the webhook: {status} {response.reason}"
+            except TimeoutError:
+                stats["timeouts"] += 1
+                error = "Read timeout expired"
+            except (aiohttp.ClientError, OSError) as exc:
+                stats["connection_errors"] += 1
+                error = _connection_error(exc)
+            finally:
+                self.webhook_in_flight -= 1
+        self.webhook_attempts.append(
+            WebhookAttempt(update_id, chat_id, started, self.clock(), status, error)
+        )
+        self._notify_calls()  # predicates of wait_for may look at the webhook too
+        if error is not None:
+            stats["failures"] += 1
+            self.webhook_last_error = (int(time.time()), error)
+            return False
+        stats["successes"] += 1
+        return True
+
+    async def _stop_lanes(self) -> None:
+        """Cancel the delivery tasks; their updates stay pending."""
+        self._delivering = False
+        lanes = list(self._lanes.values())
+        self._lanes.clear()
+        tasks = [lane.task for lane in lanes if lane.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def stop_delivery(self) -> None:
+        """Stop webhook delivery and close its HTTP session (:meth:`StandinServer.stop` does).
+
+        The webhook stays set and undelivered updates stay pending; a later ``setWebhook``
+        resumes delivery.
+        """
+        await self._stop_lanes()
+        if self._webhook_http is not None:
+            await self._webhook_http.close()
+            self._webhook_http = None
 
     @staticmethod
     def _text_and_markup(params: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -1157,12 +1568,13 @@ class StandinServer:
             gc.unfreeze()
 
     async def stop(self) -> None:
-        """Release long polls and stop serving."""
+        """Stop webhook delivery, release long polls and stop serving."""
         if self._freezer is not None:
             self._freezer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._freezer
             self._freezer = None
+        await self.api.stop_delivery()
         self.api.release_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
