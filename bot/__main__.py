@@ -86,6 +86,13 @@ def cmd_check_content(directory: Path | None) -> int:
     return EXIT_OK
 
 
+def _sqlite_path(value: str) -> Path:
+    """``console --db``: a SQLite file only (a replica's PostgreSQL is not for trying out)."""
+    if "://" in value:
+        raise argparse.ArgumentTypeError("console --db takes a SQLite file path, not a URL")
+    return Path(value)
+
+
 def cmd_console(db: Path | None = None) -> int:
     """Run the conversation in this terminal (no token needed).
 
@@ -239,13 +246,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Score-query helper bot for Shanxi's second-class cost engineer exam.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run on Telegram (long polling); needs BOT_TOKEN")
+    sub.add_parser(
+        "run",
+        help="run on Telegram (long polling, or webhooks with BOT_WEBHOOK_URL); needs BOT_TOKEN",
+    )
     console = sub.add_parser(
         "console", help="the same conversation in this terminal; no token needed"
     )
     console.add_argument(
         "--db",
-        type=Path,
+        type=_sqlite_path,
         metavar="PATH",
         help="use this SQLite database (default: a scratch data/console.db, never BOT_DB); "
         "even then only the console user is served: no admin rights, no broadcasts, "

@@ -68,6 +68,13 @@ def test_console_on_a_live_database_is_no_admin(tmp_path: Path) -> None:
     assert live.exists()
 
 
+def test_console_refuses_a_database_url(tmp_path: Path) -> None:
+    result = run_cli("console", "--db", "postgresql://bot:secret@db:5432/bot", stdin="/steps\n")
+    assert result.returncode == 2
+    assert "SQLite file path, not a URL" in result.stderr
+    assert "secret" not in result.stderr.replace("--db", "")  # the URL is not echoed back
+
+
 async def test_console_on_a_live_database_runs_only_its_own_reminders(
     tmp_path: Path, content_copy: Path
 ) -> None:

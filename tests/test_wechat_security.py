@@ -5,6 +5,8 @@ nothing reaches the network."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import re
 import sqlite3
@@ -26,11 +28,12 @@ from bot.channels.wechat.adapter import WeChatAdapter
 from bot.channels.wechat.capabilities import WECHAT
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.http import CallbackServer
-from bot.channels.wechat.replay import ReplayGuard, Verdict
+from bot.channels.wechat.replay import ReplayGuard, Verdict, utc_clock
 from bot.channels.wechat.runtime import NoPush, reminder_note
 from bot.config import Settings
 from bot.content import ContentStore
 from bot.storage import ChatRepo, Database, WeChatUserRepo
+from bot.storage.state import SharedState
 from tests.test_wechat import APP_ID, OPENID, TOKEN, sign, xml_event, xml_text
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -184,19 +187,34 @@ async def test_wechat_retries_get_the_first_answer_and_count_once(wx: Served) ->
     assert wx.sql("SELECT count FROM unanswered") == [(1,)]
 
 
-def test_nonces_are_forgotten_when_their_window_ends_and_memory_is_bounded() -> None:
+async def test_nonces_are_forgotten_when_their_window_ends_and_storage_is_bounded(
+    tmp_path: Path,
+) -> None:
     clock = Clock()
-    guard = ReplayGuard(TOKEN, clock.time, capacity=4)
-    now = int(clock.time())
-    assert guard.first_use(str(now), "1", b"a") is Verdict.OK
-    assert guard.first_use(str(now), "1", b"b") is Verdict.REPLAYED
-    clock.advance(301)
-    assert guard.first_use(str(now + 301), "2", b"a") is Verdict.OK
-    assert list(guard.seen) == [(str(now + 301), "2")]  # the first one left the window
-    assert guard.signed(sign(TOKEN, str(now), "1"), str(now), "1") is Verdict.STALE
-    for nonce in range(10):
-        guard.first_use(str(now + 301), f"n{nonce}", b"x")
-        assert len(guard.seen) <= 4
+    db = await Database.open(tmp_path / "bot.db")
+    nonces = "SELECT key, value FROM shared_state WHERE scope = 'wechat_nonce' ORDER BY key"
+    try:
+        guard = ReplayGuard(TOKEN, SharedState(db, utc_clock(clock.time)), clock.time)
+        now = int(clock.time())
+        assert await guard.first_use(str(now), "1", b"a") is Verdict.OK
+        assert await guard.first_use(str(now), "1", b"b") is Verdict.REPLAYED
+        # Remembered in the shared database (every replica sees it), not in this process.
+        ((key, value),) = await db.fetchall(nonces)
+        assert key == f"{now}:1"
+        assert json.loads(value) == {"digest": hashlib.sha256(b"a").hexdigest(), "repeats": 0}
+        clock.advance(301)
+        assert await guard.first_use(str(now + 301), "2", b"a") is Verdict.OK
+        # The first one left the window: gone from the table (it is refused as stale).
+        assert [k for k, _ in await db.fetchall(nonces)] == [f"{now + 301}:2"]
+        assert guard.signed(sign(TOKEN, str(now), "1"), str(now), "1") is Verdict.STALE
+        for nonce in range(10):
+            assert await guard.first_use(str(now + 301), f"n{nonce}", b"x") is Verdict.OK
+        # The table holds at most a window's worth: once their timestamp is out, all go.
+        clock.advance(301)
+        assert await guard.first_use(str(now + 602), "3", b"a") is Verdict.OK
+        assert [k for k, _ in await db.fetchall(nonces)] == [f"{now + 602}:3"]
+    finally:
+        await db.close()
     assert guard.signed("0" * 40, str(now + 301), "n1") is Verdict.FORGED
     assert guard.signed("ä" * 40, str(now + 301), "n1") is Verdict.FORGED  # no crash
     assert [v.status for v in Verdict] == [200, 400, 403, 403, 403]
