@@ -99,6 +99,20 @@ class App:
         await self.db.close()
 
 
+REMINDERS_CHANNEL, BROADCASTS_CHANNEL = "bot_reminders", "bot_broadcasts"
+
+
+def _waker(db: Database, event: asyncio.Event, channel: str) -> Callable[[], None]:
+    """Wake this process's worker, and with replicas every other process's too."""
+
+    def wake() -> None:
+        event.set()
+        if db.replicas:
+            db.notify(channel)
+
+    return wake
+
+
 async def assemble(
     settings: Settings,
     store: ContentStore,
@@ -131,8 +145,15 @@ async def assemble(
     guide = Guide(store)
     audience = Audience(ChatRepo(db), store, clock, CAPABILITIES)
     reminders_changed, broadcasts_changed = asyncio.Event(), asyncio.Event()
+    if db.replicas:  # a change on one replica wakes the workers of all (LISTEN / NOTIFY)
+        await db.listen(REMINDERS_CHANNEL, reminders_changed.set)
+        await db.listen(BROADCASTS_CHANNEL, broadcasts_changed.set)
     service = ReminderService(
-        ReminderRepo(db), store, timezone=timezone, clock=clock, on_change=reminders_changed.set
+        ReminderRepo(db),
+        store,
+        timezone=timezone,
+        clock=clock,
+        on_change=_waker(db, reminders_changed, REMINDERS_CHANNEL),
     )
     state = SharedState(db, clock)
     remind = RemindFlow(service, store, state.scope("remind", DRAFT_TTL), reminder_notes)
@@ -151,7 +172,7 @@ async def assemble(
         clock=clock,
         local_now=service.now,
         fmt=service.fmt,
-        wake=broadcasts_changed.set,
+        wake=_waker(db, broadcasts_changed, BROADCASTS_CHANNEL),
         channels=tuple(senders),
     )
     if broadcasts:

@@ -226,3 +226,15 @@ async def test_a_reload_or_a_lesson_on_one_replica_reaches_the_others(pg_url: st
     finally:
         await here.close()
         await there.close()
+
+
+async def test_a_change_on_one_replica_wakes_the_others_at_once(pg_url: str) -> None:
+    here, there = await Database.open(pg_url), await Database.open(pg_url)
+    woken = asyncio.Event()
+    try:
+        await there.listen("bot_broadcasts", woken.set)
+        here.notify("bot_broadcasts")
+        await asyncio.wait_for(woken.wait(), 5)  # not the 5 s poll: a notification
+    finally:
+        await here.close()
+        await there.close()

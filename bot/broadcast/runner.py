@@ -101,9 +101,11 @@ class BroadcastRunner(Worker):
         finally:
             await self._drain(in_flight)
         done = await self.repo.finish(broadcast.id, "done", self.clock())
-        if not done and await self.repo.status(broadcast.id) == "running":
-            log.info("broadcast %d: the rest is in flight on another replica", broadcast.id)
-            return False
+        if not done:
+            if await self.repo.status(broadcast.id) == "running":
+                log.info("broadcast %d: the rest is in flight on another replica", broadcast.id)
+                return False
+            return True  # another replica finished it, and reports it
         log.info("broadcast %d done", broadcast.id)
         await self._report(broadcast, 0.0, final=True)
         return True

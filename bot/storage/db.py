@@ -168,6 +168,16 @@ class Database(ABC):
     async def columns(self) -> dict[str, list[str]]:
         """Each table of the bot's schema and its columns, in order."""
 
+    async def listen(self, channel: str, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever any process :meth:`notify`-s ``channel`` (replicas only;
+        one process needs no telling)."""
+        return None
+
+    def notify(self, channel: str) -> None:
+        """Tell every process listening on ``channel`` that something changed (soon, in the
+        background; replicas only)."""
+        return None
+
     async def close(self) -> None:
         """Stop renewing leases and close the connections (safe to call twice)."""
         await self.claims.stop()

@@ -10,12 +10,13 @@ lock), and every ``immediate`` transaction holds another advisory lock, as SQLit
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -71,9 +72,12 @@ class PostgresDatabase(Database):
 
     dialect = POSTGRESQL
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str = "") -> None:
         super().__init__()
         self.pool = pool
+        self.url = url
+        self._listener: asyncpg.Connection | None = None  # LISTEN needs a connection of its own
+        self._notifying: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def connect(cls, url: str) -> PostgresDatabase:
@@ -85,7 +89,7 @@ class PostgresDatabase(Database):
         except BaseException:
             await pool.close()
             raise
-        db = cls(pool)
+        db = cls(pool, url)
         db.claims.start()
         return db
 
@@ -126,8 +130,32 @@ class PostgresDatabase(Database):
             found.setdefault(str(table), []).append(str(column))
         return found
 
+    async def listen(self, channel: str, wake: Callable[[], None]) -> None:
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self.url)
+            self._listener.add_termination_listener(
+                lambda _: log.warning("LISTEN connection lost: replicas wake by polling only")
+            )
+        await self._listener.add_listener(channel, lambda *_: wake())
+
+    def notify(self, channel: str) -> None:
+        task = asyncio.create_task(self._notify(channel))
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
+
+    async def _notify(self, channel: str) -> None:
+        try:
+            await self.pool.execute("SELECT pg_notify($1, '')", channel)
+        except Exception:  # the others still look every few seconds
+            log.warning("NOTIFY %s failed", channel, exc_info=True)
+
     async def close(self) -> None:
         await super().close()
+        if self._notifying:
+            await asyncio.wait(set(self._notifying))
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.close()
         await self.pool.close()
 
 
