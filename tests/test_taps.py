@@ -48,7 +48,7 @@ async def test_another_members_tap_on_a_remind_step_changes_nothing(app: App) ->
     for data in (f"r:k:audit~{OWNER}", f"r:x~{OWNER}", f"r:l:1d~{OWNER}", f"m~{OWNER}"):
         reply = await conversation.action(data, member(OTHER))
         assert reply.alert and NOT_YOURS in first(reply), data
-    assert conversation.router.waiting_for(member(OTHER)) is None  # no draft for the tapper
+    assert await conversation.router.waiting_for(member(OTHER)) is None  # no draft for the tapper
     # The owner's flow is where it was: choosing the kind, then the date.
     reply = await conversation.action(f"r:k:audit~{OWNER}", member(OWNER))
     assert not reply.alert and f"r:x~{OWNER}" in actions(reply)
