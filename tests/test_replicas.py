@@ -238,3 +238,42 @@ async def test_a_change_on_one_replica_wakes_the_others_at_once(pg_url: str) -> 
     finally:
         await here.close()
         await there.close()
+
+
+class _SlowApplication(_FakeApplication):
+    """Sends its first message at once, then is busy until ``gate`` opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def process_update(self, update: Any, coroutine: Any = None) -> None:
+        if coroutine is not None:
+            await coroutine
+            return
+        from bot.channels.telegram.limiter import ANSWERED
+
+        answered = ANSWERED.get()
+        assert answered is not None  # the webhook server set it for this update
+        answered.set()  # what the limiter does once the first message went out
+        await self.gate.wait()
+        self.processed.append(update.update_id)
+
+
+async def test_an_update_is_acknowledged_once_its_first_message_went_out() -> None:
+    application = _SlowApplication()
+    client = await _client(application, "s3cret")
+    try:
+        response = await client.post(
+            "/telegram", data=json.dumps(_update(7)), headers={SECRET_HEADER: "s3cret"}
+        )
+        assert response.status == 200  # acknowledged while the handling goes on
+        assert application.processed == []
+        application.gate.set()
+        for _ in range(100):
+            if application.processed:
+                break
+            await asyncio.sleep(0.01)
+        assert application.processed == [7]  # and the handling finished after it
+    finally:
+        await client.close()

@@ -133,10 +133,13 @@ class PostgresDatabase(Database):
     async def listen(self, channel: str, wake: Callable[[], None]) -> None:
         if self._listener is None:
             self._listener = await asyncpg.connect(self.url)
-            self._listener.add_termination_listener(
-                lambda _: log.warning("LISTEN connection lost: replicas wake by polling only")
-            )
+            self._listener.add_termination_listener(self._listener_lost)
         await self._listener.add_listener(channel, lambda *_: wake())
+
+    def _listener_lost(self, connection: asyncpg.Connection) -> None:
+        if self._listener is connection:  # not our own close
+            self._listener = None
+            log.warning("LISTEN connection lost: replicas wake by polling only")
 
     def notify(self, channel: str) -> None:
         task = asyncio.create_task(self._notify(channel))

@@ -12,8 +12,10 @@ the caller.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +25,10 @@ from telegram.ext import BaseRateLimiter
 from bot.delivery.pacer import Pacer, Priority
 
 log = logging.getLogger(__name__)
+
+# Set by the webhook server around the handling of one update: told once the update's first
+# message went out (the webhook is then acknowledged; see webhook.py).
+ANSWERED: ContextVar[asyncio.Event | None] = ContextVar("answered", default=None)
 
 MAX_RETRIES = 5
 MAX_WAIT = 300.0  # seconds of retry_after one call may wait in total before giving up
@@ -92,7 +98,11 @@ class PacedLimiter(BaseRateLimiter[Priority]):
         for attempt in range(MAX_RETRIES + 1):
             await self.pacer.wait(chat, priority, counts=not is_edit(endpoint))
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
+                answered = ANSWERED.get() if paced else None
+                if answered is not None:
+                    answered.set()
+                return result
             except RetryAfter as exc:
                 delay = seconds(exc.retry_after)
                 if attempt == MAX_RETRIES or waited + delay > MAX_WAIT:

@@ -6,12 +6,17 @@ one more changes nothing). Every request must carry the secret in
 ``X-Telegram-Bot-Api-Secret-Token`` (compared in constant time); anything else gets 403 and
 is never parsed.
 
-An update is answered (HTTP 200) only after it was handled. A replica killed mid-update
-never acknowledged it, so Telegram delivers it again, through the load balancer, to a
-replica that lives: nothing is lost, and at most the updates in flight on the dead replica
-are handled twice. Handling goes through the same bounded, chat-fair update processor as
-long polling (``updates.py``); Telegram itself keeps at most ``max_connections`` requests
-open (``BOT_WEBHOOK_MAX_CONNECTIONS``).
+An update is acknowledged (HTTP 200) once its first message went out (the user has their
+answer), or once its handling ended if it sends nothing; the rest of the handling goes on
+after the acknowledgement. A replica killed before that never acknowledged the update, so
+Telegram delivers it again, through the load balancer, to a replica that lives: every user
+gets an answer, and at most the updates in flight on the dead replica are answered twice. A
+replica killed between an update's first message and a later one loses the later one (the
+welcome's subscription offer, say). Waiting for the whole handling instead held each of
+Telegram's connections (at most ``max_connections``, 100) through every message of an
+update, and halved the rate at which a burst of users got their first answer
+(bench/replicas.py, README "Replicas"). Handling goes through the same bounded, chat-fair
+update processor as long polling (``updates.py``).
 
 ``GET /healthz`` answers 200 for the load balancer's checks.
 """
@@ -30,11 +35,14 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels.telegram.limiter import ANSWERED
+
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1 << 20  # an update is a few KiB; anything near this is not from Telegram
 HEALTH_PATH = "/healthz"
+DRAIN_TIMEOUT = 20.0  # seconds acknowledged updates may take to finish at shutdown
 
 
 def derived_secret(token: str) -> str:
@@ -62,6 +70,7 @@ class WebhookServer:
         self._runner: web.AppRunner | None = None
         self.handled = 0
         self.refused = 0
+        self._handling: set[asyncio.Task[None]] = set()  # acknowledged, still being handled
 
     def web_app(self) -> web.Application:
         """The aiohttp application (tests may serve it themselves)."""
@@ -102,9 +111,29 @@ class WebhookServer:
             log.warning("webhook request with an unreadable update: %s", type(exc).__name__)
             return web.Response(status=400)
         processor = self.application.update_processor
-        await processor.process_update(update, self.application.process_update(update))
+        answered = asyncio.Event()
+        token = ANSWERED.set(answered)  # the handling task copies this context
+        try:
+            handling = asyncio.create_task(
+                processor.process_update(update, self.application.process_update(update))
+            )
+        finally:
+            ANSWERED.reset(token)
+        self._handling.add(handling)
+        handling.add_done_callback(self._handling.discard)
+        told = asyncio.create_task(answered.wait())
+        try:
+            await asyncio.wait({handling, told}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            told.cancel()
         self.handled += 1
         return web.Response(status=200)
+
+    async def drain(self) -> None:
+        """Let updates already acknowledged finish their handling (at shutdown), for at most
+        :data:`DRAIN_TIMEOUT` seconds."""
+        if self._handling:
+            await asyncio.wait(set(self._handling), timeout=DRAIN_TIMEOUT)
 
 
 async def serve_webhook(
@@ -139,6 +168,7 @@ async def serve_webhook(
         finally:
             with contextlib.suppress(Exception):
                 await server.stop()
+            await server.drain()
             await application.stop()
             if application.post_stop:
                 await application.post_stop(application)
