@@ -143,3 +143,28 @@ async def test_the_pump_sleeps_between_slots_while_waiters_keep_arriving() -> No
         task.cancel()
     await asyncio.gather(*waiting, return_exceptions=True)
     assert reads < 60  # about 5 slots, each a few reads; spinning read the clock thousands of times
+
+
+async def test_only_the_first_message_of_an_answer_goes_as_a_reply() -> None:
+    """In a burst every user's first answer goes before anyone's second message."""
+    from typing import Any
+
+    from bot.channels.telegram.render import send_reply
+    from bot.core.reply import Message, Reply
+    from bot.core.text import markup
+
+    sent: list[tuple[int, object]] = []
+
+    class Bot:
+        async def send_message(self, chat_id: int, *args: Any, **kwargs: Any) -> None:
+            sent.append((chat_id, kwargs["rate_limit_args"]))
+
+    reply = Reply((Message(markup("欢迎")), Message(markup("要订阅通知吗？"))))
+    await send_reply(Bot(), 7, reply)  # type: ignore[arg-type]
+    await send_reply(Bot(), 8, reply, priority=Priority.REMINDER)  # type: ignore[arg-type]
+    assert sent == [
+        (7, Priority.REPLY),
+        (7, Priority.FOLLOW_UP),
+        (8, Priority.REMINDER),
+        (8, Priority.REMINDER),
+    ]

@@ -2,10 +2,11 @@
 
 Telegram allows about 30 messages per second overall, about one per second into one chat
 and 20 per minute into one group. Every outgoing call of the Telegram channel waits here for
-a slot (see ``channels/telegram/limiter.py``): replies to users first, then reminders, then
-broadcasts. Within a priority, chats are served in the order they first asked, and a chat
-keeps its place while it has messages waiting, so a user who writes again while the bot is
-busy is answered right after their first answer, not behind the whole queue a second time.
+a slot (see ``channels/telegram/limiter.py``): first answers to users, then the rest of
+those answers, then reminders, then broadcasts. Within a priority, chats are served in the
+order they first asked, and a chat keeps its place while it has messages waiting, so a user
+who writes again while the bot is busy is answered right after their first answer, not
+behind the whole queue a second time.
 A 429 pauses the chat (and, when told, every chat) for its ``retry_after``.
 
 Several replicas share one overall rate through a :class:`SharedRate` (the database's slot
@@ -49,9 +50,12 @@ class SharedRate(Protocol):
 class Priority(IntEnum):
     """Who goes first when several sends wait."""
 
-    REPLY = 0  # an answer to something a user just did
-    REMINDER = 1  # a reminder coming due
-    BROADCAST = 2  # an announcement to many chats
+    REPLY = 0  # an answer to something a user just did (its first message)
+    # The further messages of one answer (the welcome's subscription offer, the second part
+    # of a long topic): in a burst every user's first answer goes before them.
+    FOLLOW_UP = 1
+    REMINDER = 2  # a reminder coming due
+    BROADCAST = 3  # an announcement to many chats
 
 
 @dataclass

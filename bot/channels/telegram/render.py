@@ -81,9 +81,12 @@ async def send_reply(
 ) -> None:
     """Send every message of ``reply``; the first quotes ``reply_to`` when given (groups).
 
-    Every call waits for the flood budget at ``priority`` (see limiter.py).
+    Every call waits for the flood budget at ``priority`` (see limiter.py); the messages
+    after the first of a reply at :attr:`Priority.FOLLOW_UP`, so that in a burst every user
+    gets a first answer before anyone gets a second message.
     """
     for index, message in enumerate(fit(reply)):
+        paced = Priority.FOLLOW_UP if index and priority is Priority.REPLY else priority
         quote = (
             ReplyParameters(reply_to, allow_sending_without_reply=True)
             if reply_to is not None and index == 0
@@ -93,7 +96,7 @@ async def send_reply(
         if message.copy_of is not None:
             source = message.copy_of
             await bot.copy_message(
-                chat_id, source.chat_id, source.message_id, rate_limit_args=priority
+                chat_id, source.chat_id, source.message_id, rate_limit_args=paced
             )
         elif message.document is not None:
             await bot.send_document(
@@ -102,7 +105,7 @@ async def send_reply(
                 caption=to_html(message.text),
                 reply_markup=keyboard,
                 reply_parameters=quote,
-                rate_limit_args=priority,
+                rate_limit_args=paced,
             )
         else:
             await bot.send_message(
@@ -110,7 +113,7 @@ async def send_reply(
                 to_html(message.text),
                 reply_markup=keyboard,
                 reply_parameters=quote,
-                rate_limit_args=priority,
+                rate_limit_args=paced,
             )
 
 
