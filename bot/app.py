@@ -48,8 +48,11 @@ from bot.storage import (
     UnansweredRepo,
     VoteRepo,
 )
+from bot.storage.notices import NoticeRepo
 from bot.storage.state import SharedState
 from bot.teach import Teaching
+from bot.watch.desk import NoticeDesk
+from bot.watch.watcher import NoticeWatcher
 
 CAPABILITIES = {channel.name: channel for channel in CHANNELS}
 STOP_TIMEOUT = 10.0  # seconds sends in flight may take to finish at shutdown
@@ -100,6 +103,7 @@ class App:
 
 
 REMINDERS_CHANNEL, BROADCASTS_CHANNEL = "bot_reminders", "bot_broadcasts"
+NOTICE_DEADLINE_TTL = 600.0  # seconds an admin has to type a notice's deadline
 
 
 def _waker(db: Database, event: asyncio.Event, channel: str) -> Callable[[], None]:
@@ -186,6 +190,20 @@ async def assemble(
                 wake=broadcasts_changed,
             )
         )
+    desk = NoticeDesk(
+        NoticeRepo(db),
+        store,
+        flow,
+        admins=sorted(settings.admin_ids),
+        admin_sender=senders.get("telegram"),
+        waiting=state.scope("notice_deadline", NOTICE_DEADLINE_TTL),
+        today=lambda: service.now().date(),
+        fmt=service.fmt,
+    )
+    if broadcasts:  # the notice watcher runs where broadcasts run (and admins work)
+        workers.append(
+            NoticeWatcher(store, desk.repo, desk, clock=clock, today=lambda: service.now().date())
+        )
     unanswered, votes = UnansweredRepo(db), VoteRepo(db)
     questions = Questions(
         store,
@@ -218,6 +236,7 @@ async def assemble(
         audience,
         flow,
         Admin(store, announce),
+        desk,
     ):
         feature.register(router)
     if db.replicas:

@@ -13,6 +13,7 @@ PUBLIC_BUILTINS = (
     "ics",
     "subscribe",
     "unsubscribe",
+    "news",
 )
 ADMIN_COMMANDS = ("reload", "unanswered", "stats", "broadcast", "broadcast_at", "broadcasts")
 BUILTIN_COMMANDS = frozenset(PUBLIC_BUILTINS + ADMIN_COMMANDS)

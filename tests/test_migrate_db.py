@@ -22,6 +22,7 @@ from bot.storage import (
     WeChatUserRepo,
 )
 from bot.storage.copy import TABLES
+from bot.storage.notices import NewNotice, NoticeRepo
 from bot.storage.state import SharedState
 from tests.pg import PgServer
 from tests.test_migrations import _build_old
@@ -60,6 +61,11 @@ async def _fill(path: Path) -> None:
                                     user_id=555, now=T0, unanswered_id=row)  # fmt: skip
         await VoteRepo(db).vote("复核多久", "review", T0)
         await SharedState(db).put("remind", "telegram:555", '{"step": "when"}', 3600)
+        notices = NoticeRepo(db)
+        await notices.claim_check("hrss", T0, T0 + timedelta(hours=1))
+        found = NewNotice("https://example.gov.cn/t1.html", "二级造价工程师成绩公布 'x'", None,
+                          True, ("二级造价",), "score_release", None)  # fmt: skip
+        await notices.add("hrss", [found], T0, baseline=False)
     finally:
         await db.close()
 

@@ -91,6 +91,33 @@ class BroadcastFlow:
             run_at=run_at,
             now=self.clock(),
         )
+        return self._preview(broadcast_id, kind, text, run_at)
+
+    async def draft(
+        self, admin_id: int, text: str, buttons: Sequence[Sequence[tuple[str, str]]]
+    ) -> Reply:
+        """A ready text (a notice's announcement) as a draft: the same preview, audience and
+        confirm steps as /broadcast; ``buttons`` go under the text in private chats."""
+        broadcast_id = await self.repo.create(
+            admin_id=admin_id, kind="text", text=text, from_chat_id=None, from_message=None,
+            run_at=None, now=self.clock(), buttons=buttons,
+        )  # fmt: skip
+        return self._preview(broadcast_id, "text", text, None)
+
+    async def announce(
+        self, text: str, buttons: Sequence[Sequence[tuple[str, str]]], audience: str
+    ) -> int:
+        """Send a ready text now, with no admin in the loop (a page set to announce by
+        itself); the broadcast's id."""
+        broadcast_id = await self.repo.create(
+            admin_id=0, kind="text", text=text, from_chat_id=None, from_message=None,
+            run_at=None, now=self.clock(), buttons=buttons,
+        )  # fmt: skip
+        await self.repo.confirm(broadcast_id, audience, None, self.clock())
+        self.wake()
+        return broadcast_id
+
+    def _preview(self, broadcast_id: int, kind: str, text: str, run_at: datetime | None) -> Reply:
         template = self.t.preview if kind == "text" else self.t.preview_copy
         body = fill(template, id=str(broadcast_id), text=markup(text) if text else Text())
         if run_at is not None:

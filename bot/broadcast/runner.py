@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.broadcast.flow import BroadcastFlow
-from bot.core.reply import CopyOf, Message, Reply
+from bot.core.reply import Button, CopyOf, Message, Reply
 from bot.core.text import Text, markup
 from bot.delivery import NO_SENDER, Editor, Outcome, Priority, Result, Senders
 from bot.delivery.worker import Worker
@@ -133,8 +133,12 @@ class BroadcastRunner(Worker):
             await self._report(broadcast, rate)
 
     @staticmethod
-    def message(broadcast: Broadcast) -> Reply:
-        """What each recipient gets: the admin's text, or a copy of the admin's message."""
+    def message(broadcast: Broadcast, *, private: bool = True) -> Reply:
+        """What each recipient gets: the admin's text, or a copy of the admin's message.
+
+        Follow-up buttons (a notice's "remind me", say) go to private chats only: in a group
+        a tap would set the reminder for whoever tapped, into the group.
+        """
         if broadcast.kind == "copy" and broadcast.from_chat_id and broadcast.from_message:
             source = CopyOf(
                 broadcast.progress_channel or "telegram",
@@ -142,13 +146,17 @@ class BroadcastRunner(Worker):
                 broadcast.from_message,
             )
             return Reply((Message(Text(), copy_of=source),))
-        return Reply.single(markup(broadcast.text))
+        rows = tuple(
+            tuple(Button(label, action) for label, action in row) for row in broadcast.buttons
+        )
+        return Reply.single(markup(broadcast.text), rows if private else ())
 
     async def _send(self, broadcast: Broadcast, channel: str, chat_id: int) -> Result:
         sender = self.senders.get(channel)
         if sender is None:
             return NO_SENDER
-        return await sender.send(chat_id, self.message(broadcast), Priority.BROADCAST)
+        message = self.message(broadcast, private=chat_id > 0)  # groups and channels: < 0
+        return await sender.send(chat_id, message, Priority.BROADCAST)
 
     async def _record(
         self, broadcast_id: int, channel: str, chat_id: int, attempts: int, result: Result

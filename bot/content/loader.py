@@ -21,6 +21,7 @@ from bot.content.models import ExamplesFile, FaqFile, GuideFile, HolidaysFile, S
 from bot.content.placeholders import RUNTIME_PLACEHOLDERS, SECTION_PLACEHOLDERS
 from bot.content.source import PathKey, Problem, SourceFile, format_path, read_yaml
 from bot.content.ui_models import UiFile
+from bot.content.watch_models import WatchFile
 from bot.core.channel import Capabilities
 from bot.core.text import Text
 from bot.dates import YearArrangement
@@ -31,7 +32,8 @@ SETTINGS_FILE = "settings.yaml"
 FAQ_FILE = "faq.yaml"
 HOLIDAYS_FILE = "holidays.yaml"
 EXAMPLES_FILE = "examples.yaml"  # optional: example questions the matcher learns from
-FEATURE_IDS = ("remind", "subscribe", "unsubscribe")  # the bot's own features (DESIGN.md)
+WATCH_FILE = "watch.yaml"  # optional: official pages the notice watcher checks
+FEATURE_IDS = ("remind", "subscribe", "unsubscribe", "news")  # the bot's own features (DESIGN.md)
 OUT_OF_SCOPE_KEY = "out_of_scope"
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 
@@ -68,6 +70,8 @@ class Content:
     holidays: Mapping[int, YearArrangement]
     # examples.yaml: topic or feature id (or out_of_scope) -> example questions
     examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # watch.yaml: the pages the notice watcher checks (None: the file is absent)
+    watch: WatchFile | None = None
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -194,6 +198,28 @@ def _examples(
     return {topic: tuple(questions) for topic, questions in parsed.root.items()}
 
 
+def _watch(directory: Path, problems: list[Problem]) -> WatchFile | None:
+    """watch.yaml if present, checked: valid selectors and link patterns."""
+    if not (directory / WATCH_FILE).exists():
+        return None
+    from bot.watch.parse import check_pattern, check_selector  # bs4 only when watching
+
+    src, found = read_yaml(directory / WATCH_FILE, WATCH_FILE)
+    problems.extend(found)
+    parsed = _validate(WatchFile, src, problems) if src else None
+    if parsed is None or src is None:
+        return None
+    for i, page in enumerate(parsed.pages):
+        for key, value, check in (
+            ("selector", page.selector, check_selector),
+            ("link_pattern", page.link_pattern, check_pattern),
+        ):
+            error = check(value) if value else None
+            if error:
+                problems.append(src.problem(("pages", i, key), f"pages[{i}].{key}: {error}"))
+    return parsed
+
+
 def load_content(directory: Path, channels: Sequence[Capabilities]) -> Content:
     """Load and validate the content folder; raise :class:`ContentError` listing all problems.
 
@@ -222,7 +248,7 @@ def load_content(directory: Path, channels: Sequence[Capabilities]) -> Content:
         content = _build(guide, guide_src, ui, ui_src, settings, faq, problems, channels)
         content = replace(content, holidays=holidays)
         examples = _examples(directory, set(guide.topics), problems)
-        content = replace(content, examples=examples)
+        content = replace(content, examples=examples, watch=_watch(directory, problems))
         if not problems:
             return content
     problems.sort(key=lambda p: (p.file, p.line))

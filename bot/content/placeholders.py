@@ -70,6 +70,10 @@ SECTION_PLACEHOLDERS = {
     "audience": AUDIENCE_PLACEHOLDERS,
     "broadcast": BROADCAST_PLACEHOLDERS,
     "wechat": frozenset({"link"}),
+    "notices": frozenset(
+        {"title", "url", "date", "matched", "page", "error", "failures", "items", "n"}
+        | {"deadline", "first", "last"}
+    ),
     "teach": frozenset({"total", "first", "last", "votes", "topic", "n", "text", "left"}),
     "dates": frozenset(
         {"year", "month", "day", "hour", "minute", "small", "clock", "period", "date", "time"}

@@ -220,6 +220,34 @@ class TeachTexts(Strict):
     feature_remind: Label
     feature_subscribe: Label
     feature_unsubscribe: Label
+    feature_news: Label
+
+
+class NoticeTexts(Strict):
+    """The notice watcher: admins' alerts, announcements' follow-ups, /news (section notices)."""
+
+    alert: NonEmpty
+    draft: NonEmpty
+    announce: Label
+    dismiss: Label
+    set_deadline: Label
+    ask_deadline: NonEmpty
+    deadline_saved: NonEmpty
+    dismissed: NonEmpty
+    auto_announced: NonEmpty
+    gone: NonEmpty
+    broken: NonEmpty
+    follow_review: Label
+    follow_audit: Label
+    follow_steps: Label
+    follow_certificate: Label
+    follow_after: Label
+    news: NonEmpty
+    news_item: NonEmpty
+    news_empty: NonEmpty
+    news_offer: NonEmpty
+    news_button: Label
+    no_date: Label
 
 
 class UiButtons(Strict):
@@ -240,6 +268,7 @@ class BuiltinCommands(Strict):
     ics: CommandDescription
     subscribe: CommandDescription
     unsubscribe: CommandDescription
+    news: CommandDescription
 
 
 class AdminCommands(Strict):
@@ -263,6 +292,7 @@ class UiFile(Strict):
     wechat: WeChatTexts
     dates: DateTexts
     teach: TeachTexts
+    notices: NoticeTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands

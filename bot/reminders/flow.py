@@ -66,6 +66,7 @@ class RemindFlow:
         router.action(f"{PREFIX}l:", self._lead)
         router.action(f"{PREFIX}rel", self._from_release)
         router.action(f"{PREFIX}rel:", self._from_release)
+        router.action(f"{PREFIX}now:", self._one_tap)
         router.text_input(self._waiting)
         router.topic_answer("remind", self.offer)
 
@@ -237,6 +238,31 @@ class RemindFlow:
             return self.refusal(refused.answer, cancel=False)
         draft = Draft("review", now, due=self.end_of_day(deadline.day))
         return await self._ask_lead(who, draft)
+
+    async def _one_tap(self, who: Who, action: str) -> Reply:
+        """``r:now:review:RELEASE`` / ``r:now:audit:DEADLINE`` (an announcement's buttons): set
+        the reminder at once with the default lead times, no typing. A review reminder is
+        computed from the release date as /release does; a date already past, beyond the
+        calendar or forged is refused with the usual hint."""
+        kind, _, arg = action.removeprefix(f"{PREFIX}now:").partition(":")
+        try:
+            day = date.fromisoformat(arg)
+        except ValueError:
+            return self._cancelled()
+        if kind not in ("review", "audit", "certificate"):
+            return self._cancelled()
+        if kind == "review":
+            try:
+                _, deadline = self.service.review_deadline(day)
+            except Reject as refused:
+                return self.refusal(refused.answer, cancel=False)
+            day = deadline.day
+        due = self.end_of_day(day)
+        if due <= self.service.now():
+            past = NotUnderstood("past", {"at": self.service.fmt(due)})
+            return self.refusal(past, cancel=False)
+        draft = Draft(kind, self.service.clock(), step="lead", due=due)
+        return await self._save(who, draft, DEFAULT_LEADS, chosen=False)
 
     async def _save(
         self, who: Who, draft: Draft, leads: tuple[int, ...], *, chosen: bool = True

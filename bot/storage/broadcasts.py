@@ -11,6 +11,7 @@ flight anywhere.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,8 @@ class Broadcast:
     progress_channel: str | None  # where the admin's progress message is edited
     progress_chat: int | None
     progress_msg: int | None
+    # Follow-up buttons under the text (rows of (label, action)); private chats only.
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,13 @@ def _dt(text: str | None) -> datetime | None:
 
 _COLUMNS = (
     "id, admin_id, audience, kind, text, from_chat_id, from_message, status, run_at,"
-    " created_at, progress_channel, progress_chat, progress_msg"
+    " created_at, progress_channel, progress_chat, progress_msg, buttons"
 )
+
+
+def _buttons(text: str | None) -> tuple[tuple[tuple[str, str], ...], ...]:
+    rows = json.loads(text) if text else []
+    return tuple(tuple((str(label), str(action)) for label, action in row) for row in rows)
 
 
 def _row(row: Row) -> Broadcast:
@@ -78,7 +86,7 @@ def _row(row: Row) -> Broadcast:
     assert created is not None
     return Broadcast(
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-        _dt(row[8]), created, row[10], row[11], row[12],
+        _dt(row[8]), created, row[10], row[11], row[12], _buttons(row[13]),
     )  # fmt: skip
 
 
@@ -98,13 +106,15 @@ class BroadcastRepo:
         from_message: int | None,
         run_at: datetime | None,
         now: datetime,
+        buttons: Sequence[Sequence[tuple[str, str]]] = (),
     ) -> int:
         """A draft, not sent until confirmed."""
+        stored = json.dumps([list(row) for row in buttons], ensure_ascii=False) if buttons else None
         async with self.db.transaction() as tx:
             row = await tx.fetchone(
                 "INSERT INTO broadcasts (admin_id, audience, kind, text, from_chat_id,"
-                " from_message, status, run_at, created_at) VALUES (?, 'all', ?, ?, ?, ?,"
-                " 'draft', ?, ?) RETURNING id",
+                " from_message, status, run_at, created_at, buttons) VALUES (?, 'all', ?, ?, ?,"
+                " ?, 'draft', ?, ?, ?) RETURNING id",
                 (
                     admin_id,
                     kind,
@@ -113,6 +123,7 @@ class BroadcastRepo:
                     from_message,
                     _ts(run_at) if run_at else None,
                     _ts(now),
+                    stored,
                 ),
             )
         assert row is not None

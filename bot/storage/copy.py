@@ -34,11 +34,21 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("learned_examples", "id"),
     ("suggestion_votes", "normalized, topic"),
     ("shared_state", "scope, key"),
+    ("notices", "id"),
+    ("watched_pages", "page"),
 )
 # Tables whose rows mean something only to the processes running now (the send budget's next
 # slot, on the source's clock): not copied; the destination starts them afresh.
 TRANSIENT = ("send_budget",)
-IDENTITIES = ("reminders", "alerts", "broadcasts", "wechat_users", "unanswered", "learned_examples")
+IDENTITIES = (
+    "reminders",
+    "alerts",
+    "broadcasts",
+    "wechat_users",
+    "unanswered",
+    "learned_examples",
+    "notices",
+)
 
 
 class CopyRefused(Exception):

@@ -252,4 +252,36 @@ MIGRATIONS: tuple[str, ...] = (
         next_at REAL NOT NULL
     );
     """,
+    # The notice watcher (bot/watch): every notice seen on a watched page, once, whatever the
+    # page does later (reordered, restarted bot); each page's fetch state (conditional GET,
+    # failures, the one alert about them), claimed by one replica per check; and broadcasts
+    # may carry follow-up buttons (JSON).
+    """
+    CREATE TABLE notices (
+        id         INTEGER PRIMARY KEY,
+        page       TEXT NOT NULL,
+        url        TEXT NOT NULL UNIQUE,
+        title      TEXT NOT NULL,
+        published  TEXT,
+        found_at   TEXT NOT NULL,
+        relevant   INTEGER NOT NULL,
+        matched    TEXT NOT NULL,
+        category   TEXT,
+        deadline   TEXT,
+        status     TEXT NOT NULL
+    );
+    CREATE INDEX notices_recent ON notices (relevant, found_at);
+    CREATE TABLE watched_pages (
+        page          TEXT PRIMARY KEY,
+        etag          TEXT,
+        last_modified TEXT,
+        next_at       TEXT NOT NULL,
+        checked_at    TEXT,
+        failures      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        last_count    INTEGER NOT NULL DEFAULT 0,
+        alerted       INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE broadcasts ADD COLUMN buttons TEXT;
+    """,
 )

@@ -146,4 +146,32 @@ CREATE TABLE send_budget (
     next_at DOUBLE PRECISION NOT NULL
 );
 """,
+    17: f"""
+CREATE TABLE notices (
+    id         {_ID},
+    page       {_T} NOT NULL,
+    url        {_T} NOT NULL UNIQUE,
+    title      {_T} NOT NULL,
+    published  {_T},
+    found_at   {_T} NOT NULL,
+    relevant   INTEGER NOT NULL,
+    matched    {_T} NOT NULL,
+    category   {_T},
+    deadline   {_T},
+    status     {_T} NOT NULL
+);
+CREATE INDEX notices_recent ON notices (relevant, found_at);
+CREATE TABLE watched_pages (
+    page          {_T} PRIMARY KEY,
+    etag          {_T},
+    last_modified {_T},
+    next_at       {_T} NOT NULL,
+    checked_at    {_T},
+    failures      INTEGER NOT NULL DEFAULT 0,
+    last_error    {_T},
+    last_count    INTEGER NOT NULL DEFAULT 0,
+    alerted       INTEGER NOT NULL DEFAULT 0
+);
+ALTER TABLE broadcasts ADD COLUMN buttons {_T};
+""",
 }

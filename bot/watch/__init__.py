@@ -1,0 +1,1 @@
+"""The notice watcher: fetch official notice lists politely, parse them, judge relevance."""
