@@ -13,6 +13,8 @@ from datetime import date
 import aiohttp
 import pytest
 
+from bot.watch.charset import decode
+from bot.watch.feeds import feed_notices
 from bot.watch.fetch import (
     MAX_BACKOFF,
     MAX_RETRY_AFTER,
@@ -20,17 +22,15 @@ from bot.watch.fetch import (
     Fetched,
     Fetcher,
     backoff,
-    decode,
     parse_retry_after,
     user_agent,
 )
+from bot.watch.pages import page_notices
 from bot.watch.parse import (
     Notice,
     check_pattern,
     check_selector,
-    feed_notices,
     html_notices,
-    page_notices,
 )
 from tests.notice_site import (
     AUDIT_TITLE,

@@ -11,16 +11,12 @@ Dates are the dates the site shows (Beijing dates for feeds too). A date without
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from datetime import date, timedelta, timezone
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-import feedparser
 import soupsieve
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.element import PreformattedString
@@ -77,33 +73,7 @@ def check_pattern(pattern: str) -> str | None:
     return None
 
 
-def page_notices(
-    text: str,
-    base_url: str,
-    *,
-    kind: Literal["html", "feed"],
-    selector: str | None = None,
-    link_pattern: str | None = None,
-) -> list[Notice]:
-    """The notices of a page of either kind, in page order.
-
-    For a feed the selector is not used; a link pattern, when given, filters the entries'
-    URLs as it does a page's links. A bad selector or pattern raises ValueError.
-    """
-    if kind == "html":
-        return html_notices(text, base_url, selector=selector, link_pattern=link_pattern)
-    if kind == "feed":
-        if selector is not None and (problem := check_selector(selector)):
-            raise ValueError(problem)
-        notices = feed_notices(text, base_url)
-        if link_pattern is None:
-            return notices
-        pattern = _compile(link_pattern)
-        return [notice for notice in notices if pattern.search(notice.url)]
-    raise ValueError(f"unknown page kind {kind!r} (html or feed)")
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
+def compile_pattern(pattern: str) -> re.Pattern[str]:
     problem = check_pattern(pattern)
     if problem:
         raise ValueError(problem)
@@ -139,7 +109,7 @@ def html_notices(
     """
     if selector is not None and (problem := check_selector(selector)):
         raise ValueError(problem)
-    pattern = _compile(link_pattern) if link_pattern is not None else None
+    pattern = compile_pattern(link_pattern) if link_pattern is not None else None
     if "<" not in text:
         return []  # not markup at all (and bs4 would warn that it looks like a file name)
     # A leading XML declaration (XHTML) means nothing once decoded; bs4 would warn about it.
@@ -149,7 +119,7 @@ def html_notices(
     if isinstance(base_tag, Tag):
         base = urljoin(base_url, _attr(base_tag, "href"))
     anchors = soup.find_all("a", href=True)
-    links: dict[int, str | None] = {id(a): _absolute(_attr(a, "href"), base) for a in anchors}
+    links: dict[int, str | None] = {id(a): absolute_url(_attr(a, "href"), base) for a in anchors}
     owners = _owners(anchors, links)
 
     def wanted(link: Tag) -> str | None:
@@ -200,7 +170,7 @@ def _attr(tag: Tag, name: str) -> str:
     return value or ""
 
 
-def _absolute(href: str, base: str) -> str | None:
+def absolute_url(href: str, base: str) -> str | None:
     """The absolute http(s) URL a link points to, without fragment; None when it is not one."""
     href = re.sub(r"[\t\r\n]", "", href).strip()
     if not href or href.startswith("#"):
@@ -304,7 +274,7 @@ def _date_near(link: Tag, row: Tag | None, links: dict[int, str | None]) -> date
         for string in strings:
             if alone and not _date_only(string):
                 continue
-            day = _first_date(string)
+            day = first_date(string)
             if day is not None:
                 return day
             if alone and _PARTIAL_DATE.search(string):
@@ -325,7 +295,7 @@ def _following_texts(link: Tag, links: dict[int, str | None]) -> Iterator[Naviga
             yield sibling
 
 
-def _first_date(text: str) -> date | None:
+def first_date(text: str) -> date | None:
     """The first valid full date (with its year) in ``text``."""
     for match in _DATE.finditer(text):
         year = match.group("y") or match.group("cy")
@@ -336,87 +306,3 @@ def _first_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
-
-
-def feed_notices(text: str, base_url: str) -> list[Notice]:
-    """The entries of an RSS 2.0 or Atom feed, in feed order, each URL once.
-
-    Links are resolved against ``xml:base`` and ``base_url``; the date is the entry's
-    published date, else its updated date, as a Beijing date. Entries without a link or a
-    title are skipped. Text that is not a feed gives an empty list.
-    """
-    # feedparser treats a str as a URL or file name if it looks like one: give it a stream,
-    # and tell it the text is UTF-8 now whatever the XML declaration says.
-    parsed = feedparser.parse(
-        io.BytesIO(text.encode("utf-8")),
-        response_headers={
-            "content-type": "application/xml; charset=utf-8",
-            "content-location": base_url,
-        },
-        sanitize_html=True,
-        resolve_relative_uris=True,
-    )
-    notices: list[Notice] = []
-    seen: set[str] = set()
-    for entry in parsed.entries:
-        url = _absolute(_entry_link(entry), base_url)
-        title = _feed_title(entry)
-        if url is None or url in seen or not title:
-            continue
-        seen.add(url)
-        notices.append(Notice(url, title, _entry_date(entry)))
-    return notices
-
-
-def _entry_link(entry: Any) -> str:
-    link = entry.get("link")
-    if link:
-        return str(link)
-    for candidate in entry.get("links", ()):
-        if candidate.get("href") and candidate.get("rel", "alternate") == "alternate":
-            return str(candidate["href"])
-    guid = entry.get("id")
-    if isinstance(guid, str) and guid.startswith(("http://", "https://")):
-        return guid
-    return ""
-
-
-def _feed_title(entry: Any) -> str:
-    title = str(entry.get("title") or "")
-    detail = entry.get("title_detail") or {}
-    if "<" in title and "html" in str(detail.get("type", "")):
-        title = BeautifulSoup(title, "html.parser").get_text()
-    return collapse(title)
-
-
-def _entry_date(entry: Any) -> date | None:
-    for key in ("published", "updated", "created"):
-        raw = entry.get(key)
-        if raw:
-            day = _raw_date(str(raw))
-            if day is not None:
-                return day
-        struct = entry.get(f"{key}_parsed")
-        if struct:  # feedparser's reading, normalised to UTC
-            try:
-                stamp = datetime(*struct[:6]).replace(tzinfo=UTC)
-                return stamp.astimezone(BEIJING).date()
-            except (TypeError, ValueError):
-                continue
-    return None
-
-
-def _raw_date(raw: str) -> date | None:
-    """The date of an RFC 822 or ISO 8601 timestamp, in Beijing time when it has a zone."""
-    raw = raw.strip()
-    parsed: datetime | None = None
-    try:
-        parsed = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            return _first_date(raw)
-    if parsed.tzinfo is None:
-        return parsed.date()
-    return parsed.astimezone(BEIJING).date()

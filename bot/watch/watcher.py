@@ -22,7 +22,7 @@ from bot.delivery.worker import Worker
 from bot.storage.notices import NewNotice, NoticeRepo
 from bot.watch.desk import NoticeDesk
 from bot.watch.fetch import Fetcher, backoff
-from bot.watch.parse import page_notices
+from bot.watch.pages import page_notices
 from bot.watch.relevance import judge, stated_deadline
 
 log = logging.getLogger(__name__)
