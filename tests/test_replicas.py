@@ -41,7 +41,7 @@ async def test_two_replicas_share_one_rate_and_either_may_use_all_of_it(pg_url: 
     pacers = [Pacer(rate=RATE), Pacer(rate=RATE)]
     try:
         for pacer, db in zip(pacers, (first, second), strict=True):
-            pacer.shared = SharedBudget(db, "telegram")
+            pacer.share(SharedBudget(db, "telegram"), RATE)
         started = time.monotonic()
         a, b = await asyncio.gather(
             _grants(pacers[0], range(1, 41)), _grants(pacers[1], range(101, 141))
@@ -87,7 +87,7 @@ async def test_the_shared_budget_needs_a_shared_database(tmp_path: Any) -> None:
 async def test_a_lost_database_paces_locally_at_half_the_rate(pg_url: str) -> None:
     db = await Database.open(pg_url)
     pacer = Pacer(rate=RATE)
-    pacer.shared = SharedBudget(db, "telegram")
+    pacer.share(SharedBudget(db, "telegram"), RATE)
     await db.close()  # every take() now fails
     try:
         started = time.monotonic()

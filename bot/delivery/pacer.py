@@ -30,6 +30,10 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 RATE = 28.5  # messages per second overall (Telegram: about 30; at most 29 in any second)
+# With replicas sharing the rate (a grid in the database), two processes' own scheduling
+# jitter adds to the network's: one message per second more of margin (bench/replicas.py
+# saw 1 x 429 in 2,000 replies at 28.5 with two replicas, reproducibly; none at 27.5).
+SHARED_RATE = 27.5
 CHAT_GAP = 1.05  # seconds between two messages into one private chat (Telegram: about 1/s)
 GROUP_GAP = 3.1  # seconds between two messages into one group or channel (20 per minute)
 FORGET_AFTER = 60.0  # per-chat times older than this are dropped (memory stays bounded)
@@ -93,10 +97,15 @@ class Pacer:
         self._changed = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self.waiting = 0
-        # Set when replicas share the rate: slots then come from it, not from the local grid.
+        # Set by :meth:`share` when replicas share the rate: slots then come from it.
         self.shared: SharedRate | None = None
         self._shared_failed = False
         self._background: set[asyncio.Task[None]] = set()
+
+    def share(self, shared: SharedRate, rate: float = SHARED_RATE) -> None:
+        """Take slots from ``shared`` (a rate several processes share) at ``rate``."""
+        self.shared = shared
+        self.interval = 1.0 / rate
 
     async def wait(
         self,

@@ -65,7 +65,7 @@ def build_application(
         db = await Database.open(settings.db)
         limiter = application.bot.rate_limiter
         if db.replicas and isinstance(limiter, PacedLimiter):  # one 30 msg/s for all replicas
-            limiter.pacer.shared = SharedBudget(db, TELEGRAM.name)
+            limiter.pacer.share(SharedBudget(db, TELEGRAM.name))
         senders: dict[str, Sender] = {TELEGRAM.name: TelegramSender(application.bot)}
         closers = []
         for name, (sender, close) in (other_channels(db, store) if other_channels else {}).items():
