@@ -116,7 +116,7 @@ async def test_other_topics_lists_every_topic_and_feature(app: App) -> None:
     reply = await app.conversation.action(f"u:m:{row_id}", ADMIN)
     assert QUESTION in texts(reply)[0]
     topics = [a.rsplit(":", 1)[1] for a in actions(reply) if a.startswith("u:t:")]
-    assert topics == [*app.store.current.topics, "remind", "subscribe", "unsubscribe"]
+    assert topics == [*app.store.current.topics, "remind", "subscribe", "unsubscribe", "news"]
     assert actions(reply)[-1] == f"u:o:{row_id}"
     done = await app.conversation.action(f"u:t:{row_id}:subscribe", ADMIN)
     assert "→ 🔔 订阅通知" in texts(done)[0]
