@@ -197,8 +197,6 @@ async def assemble(
         admins=sorted(settings.admin_ids),
         admin_sender=senders.get("telegram"),
         waiting=state.scope("notice_deadline", NOTICE_DEADLINE_TTL),
-        today=lambda: service.now().date(),
-        fmt=service.fmt,
     )
     if broadcasts:  # the notice watcher runs where broadcasts run (and admins work)
         workers.append(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 
 from bot.broadcast.flow import BroadcastFlow
 from bot.content import ContentStore
@@ -47,8 +47,6 @@ class NoticeDesk:
         admins: Sequence[int],
         admin_sender: Sender | None,
         waiting: Scope,
-        today: Callable[[], date],
-        fmt: Callable[[datetime], str],
     ) -> None:
         self.repo = repo
         self.store = store
@@ -56,8 +54,6 @@ class NoticeDesk:
         self.admins = tuple(admins)
         self.admin_sender = admin_sender  # Telegram: admins are Telegram users
         self.waiting = waiting  # admin -> the notice whose deadline they are typing
-        self.today = today
-        self.fmt = fmt
 
     @property
     def t(self) -> NoticeTexts:
