@@ -15,6 +15,7 @@ from bot.dates.refusals import (
     explain,
     reject,
 )
+from bot.dates.reminder import read_reminder
 from bot.dates.workdays import Deadline, WorkCalendar, YearArrangement, arrangement
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "arrangement",
     "explain",
     "parse_when",
+    "read_reminder",
     "reject",
 ]
