@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,7 @@ from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.flow import DRAFT_TTL, ReminderNotes, RemindFlow
 from bot.reminders.manage import ManageReminders
 from bot.reminders.service import ReminderService
+from bot.sharing import LinkMaker, Sharing
 from bot.storage import (
     BroadcastRepo,
     ChatRepo,
@@ -80,6 +81,7 @@ class App:
     audience: Audience
     workers: list[Worker]
     clock: Clock
+    sharing: Sharing
 
     async def run_workers(self) -> None:
         """Run the background work until stopped or cancelled."""
@@ -127,6 +129,7 @@ async def assemble(
     clock: Clock = utc_now,
     db: Database | None = None,
     flood: FloodGuard | None = None,
+    links: Mapping[str, LinkMaker] | None = None,
 ) -> App:
     """Open storage and wire every feature for a process that delivers through ``senders``.
 
@@ -134,7 +137,8 @@ async def assemble(
     reach chats of those channels only. ``broadcasts`` False leaves running broadcasts to
     the process where admins work (Telegram). ``reminder_notes`` are per-channel notes shown
     when /remind starts (how reminders reach a WeChat user). ``flood``: the per-user flood
-    guard (tests pass one with their own clock).
+    guard (tests pass one with their own clock). ``links``: per channel, how it makes a
+    deep link to a topic (Telegram's t.me links; see bot/sharing.py).
     """
     db = db or await Database.open(settings.db)
     timezone = ZoneInfo(settings.timezone)
@@ -146,7 +150,6 @@ async def assemble(
 
     await store.learn_from(taught)  # the matcher knows what admins taught, now and on /reload
 
-    guide = Guide(store)
     audience = Audience(ChatRepo(db), store, clock, CAPABILITIES)
     reminders_changed, broadcasts_changed = asyncio.Event(), asyncio.Event()
     if db.replicas:  # a change on one replica wakes the workers of all (LISTEN / NOTIFY)
@@ -161,6 +164,8 @@ async def assemble(
     )
     state = SharedState(db, clock)
     remind = RemindFlow(service, store, state.scope("remind", DRAFT_TTL), reminder_notes)
+    sharing = Sharing(store, remind, links or {})
+    guide = Guide(store, sharing.row)  # admins get a topic's share link from the topic
     workers: list[Worker] = [
         Dispatcher(
             service.repo,
@@ -235,6 +240,7 @@ async def assemble(
         flow,
         Admin(store, announce),
         desk,
+        sharing,
     ):
         feature.register(router)
     if db.replicas:
@@ -242,7 +248,7 @@ async def assemble(
         for worker in workers:
             worker.max_sleep = REPLICA_SLEEP
     conversation = Conversation(store, router, CAPABILITIES, flood)
-    return App(db, store, conversation, audience, workers, clock)
+    return App(db, store, conversation, audience, workers, clock, sharing)
 
 
 def questions_only(settings: Settings, store: ContentStore) -> Questions:

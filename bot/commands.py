@@ -15,5 +15,16 @@ PUBLIC_BUILTINS = (
     "unsubscribe",
     "news",
 )
-ADMIN_COMMANDS = ("reload", "unanswered", "stats", "broadcast", "broadcast_at", "broadcasts")
+ADMIN_COMMANDS = (
+    "reload",
+    "unanswered",
+    "stats",
+    "broadcast",
+    "broadcast_at",
+    "broadcasts",
+    "link",
+)
 BUILTIN_COMMANDS = frozenset(PUBLIC_BUILTINS + ADMIN_COMMANDS)
+# Deep-link payloads (t.me/<bot>?start=<payload>, WeChat QR scenes) that open a feature;
+# every topic id opens its topic too (bot/sharing.py).
+START_LINKS = ("remind", "remind_review", "remind_audit", "remind_certificate", "subscribe")

@@ -6,10 +6,12 @@ call, so /reload can add topics) and the menu and topic buttons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.commands import ADMIN_COMMANDS, PUBLIC_BUILTINS
 from bot.content import Content, ContentStore
 from bot.core.keyboards import menu_rows, topic_rows, with_menu
-from bot.core.reply import MENU_ACTION, TOPIC_ACTION_PREFIX, Reply
+from bot.core.reply import MENU_ACTION, TOPIC_ACTION_PREFIX, Reply, Rows
 from bot.core.router import CommandHandler, Request, Router, Who
 from bot.core.text import Text, markup
 
@@ -17,8 +19,12 @@ from bot.core.text import Text, markup
 class Guide:
     """Answers from the guide's topics and the fixed texts around them."""
 
-    def __init__(self, store: ContentStore) -> None:
+    def __init__(
+        self, store: ContentStore, extra_rows: Callable[[Who, str], Rows] | None = None
+    ) -> None:
         self.store = store
+        # Rows added under a topic for whoever asked (an admin's "share link" button).
+        self.extra_rows = extra_rows
 
     @property
     def content(self) -> Content:
@@ -57,13 +63,18 @@ class Guide:
             ]
         return Reply.single(Text.join("\n", lines), menu_rows(content))
 
-    def topic(self, topic_id: str, others: list[str] | None = None) -> Reply | None:
-        """A topic with buttons to ``others`` (default: its related topics) and the menu."""
+    def topic(
+        self, topic_id: str, others: list[str] | None = None, who: Who | None = None
+    ) -> Reply | None:
+        """A topic with buttons to ``others`` (default: its related topics) and the menu;
+        with ``who``, the rows added for them (an admin's "share link")."""
         content = self.content
         topic = content.topics.get(topic_id)
         if topic is None:
             return None
         buttons = topic_rows(content, topic.related if others is None else others)
+        if who is not None and self.extra_rows is not None:
+            buttons = (*buttons, *self.extra_rows(who, topic_id))
         return Reply.of(topic.messages, buttons)
 
     async def _start(self, request: Request) -> Reply:
@@ -80,7 +91,7 @@ class Guide:
             return None
 
         async def answer(request: Request) -> Reply:
-            return self.topic(name) or self.menu()
+            return self.topic(name, who=request.who) or self.menu()
 
         return answer
 
@@ -88,7 +99,7 @@ class Guide:
         return self.menu()
 
     async def _topic_action(self, who: Who, action: str) -> Reply:
-        reply = self.topic(action.removeprefix(TOPIC_ACTION_PREFIX))
+        reply = self.topic(action.removeprefix(TOPIC_ACTION_PREFIX), who=who)
         if reply is None:  # a button of a topic that a reload removed
             return with_menu(self.content, self.content.ui.texts.stale_button)
         return reply

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from bot.commands import BUILTIN_COMMANDS
+from bot.commands import BUILTIN_COMMANDS, START_LINKS
 from bot.content.models import FaqFile, GuideFile
 from bot.content.placeholders import REQUIRED_TOPICS
 from bot.content.source import PathKey, Problem, SourceFile, format_path
-from bot.core.channel import Capabilities
+from bot.core.channel import Capabilities, utf16_units
 from bot.core.reply import topic_action
 from bot.core.text import MarkupError, Text
 from bot.faq.normalize import normalize
@@ -24,6 +24,8 @@ PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 MAX_TOPICS = 100 - len(BUILTIN_COMMANDS)  # setMyCommands takes at most 100 commands
 OPEN_BRACKETS, CLOSE_BRACKETS = "（(", "）)"  # title marks 《》 are not brackets
 DOUBLED_BRACKETS = ("）（", "（（", "））", ")(", "((", "))")
+# Telegram's profile texts (setMyDescription, setMyShortDescription), in characters.
+PROFILE_LIMITS = {"description": 512, "short_description": 120}
 
 
 def check_topics(
@@ -46,6 +48,8 @@ def check_topics(
             )
         elif topic_id in BUILTIN_COMMANDS:
             problems.append(src.problem(path, f"topic id {topic_id!r} is a built-in command"))
+        elif topic_id in START_LINKS:
+            problems.append(src.problem(path, f"topic id {topic_id!r} is a feature's deep link"))
         for channel in channels:
             limit = channel.action_limit
             if limit is not None and len(topic_action(topic_id).encode()) > limit:
@@ -225,3 +229,15 @@ def check_examples(
                 problems.append(
                     src.problem((key, i), f"{key}[{i}]: the same question is under {other}")
                 )
+
+
+def check_profile(share: Mapping[str, str], src: SourceFile, problems: list[Problem]) -> None:
+    """The bot's description and short description fit Telegram's limits once filled."""
+    for key, limit in PROFILE_LIMITS.items():
+        try:
+            length = utf16_units(Text.parse(share[key]).plain_text.strip())
+        except MarkupError:
+            continue  # reported where the text was parsed
+        if length > limit:
+            reason = f"share.{key}: {length} characters; Telegram allows {limit}"
+            problems.append(src.problem(("share", key), reason))

@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.content.checks import check_examples, check_faq, check_text, check_topics
+from bot.content.checks import (
+    check_examples,
+    check_faq,
+    check_profile,
+    check_text,
+    check_topics,
+)
 from bot.content.holidays import holidays as read_holidays
 from bot.content.models import ExamplesFile, FaqFile, GuideFile, HolidaysFile, SettingsFile
 from bot.content.placeholders import RUNTIME_PLACEHOLDERS, SECTION_PLACEHOLDERS
@@ -172,6 +178,7 @@ def _build(
         }
         updates[section] = model.model_copy(update=filled)
     filled_ui = ui.model_copy(update=updates)
+    check_profile(filled_ui.share.model_dump(), ui_src, problems)
     return Content(
         topics=topics,
         menu=tuple(tuple(row) for row in guide.menu),

@@ -67,6 +67,7 @@ BROADCAST_PLACEHOLDERS = frozenset(
 # Runtime placeholders allowed in the other ui.yaml sections, one set per section.
 SECTION_PLACEHOLDERS = {
     "reminders": REMINDER_PLACEHOLDERS,
+    "calendar": frozenset({"feed", "webcal", "download", "hours", "what", "due", "command"}),
     "audience": AUDIENCE_PLACEHOLDERS,
     "broadcast": BROADCAST_PLACEHOLDERS,
     "wechat": frozenset({"link"}),
@@ -74,6 +75,7 @@ SECTION_PLACEHOLDERS = {
         {"title", "url", "date", "matched", "page", "error", "failures", "items", "n"}
         | {"deadline", "first", "last"}
     ),
+    "share": frozenset({"topic", "url", "id"}),
     "teach": frozenset({"total", "first", "last", "votes", "topic", "n", "text", "left"}),
     "dates": frozenset(
         {"year", "month", "day", "hour", "minute", "small", "clock", "period", "date", "time"}

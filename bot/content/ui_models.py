@@ -93,6 +93,24 @@ class ReminderTexts(Strict):
     date_only: NonEmpty
 
 
+class CalendarTexts(Strict):
+    """The calendar links of /ics and what the feed says (ui.yaml, section calendar)."""
+
+    links: NonEmpty  # {feed} {webcal} {download} {hours}
+    howto: NonEmpty  # iPhone, Android, WeChat's "在浏览器打开"
+    empty_note: NonEmpty
+    private_only: NonEmpty
+    usage: NonEmpty
+    reset_button: Label
+    reset_ask: NonEmpty
+    reset_confirm: Label
+    reset_done: NonEmpty
+    no_link: NonEmpty  # without BOT_PUBLIC_URL, under the calendar file
+    calendar_name: Label  # the feed's name in calendar apps
+    event_description: NonEmpty  # {what} {due}
+    event_topic: NonEmpty  # {command}
+
+
 class AudienceTexts(Strict):
     """Texts of subscriptions and statistics (ui.yaml, section audience)."""
 
@@ -165,6 +183,7 @@ class WeChatTexts(Strict):
     subscribe_cancelled: NonEmpty
     subscribe_refused: NonEmpty
     reminders_unavailable: NonEmpty
+    calendar_words: NonEmpty  # typed words that mean /ics
 
 
 class DateTexts(Strict):
@@ -250,6 +269,25 @@ class NoticeTexts(Strict):
     no_date: Label
 
 
+class ShareTexts(Strict):
+    """The bot's profile texts, topic links for admins, inline mode (ui.yaml, section share).
+
+    Lengths are checked again once settings placeholders are filled (bot/content/checks.py).
+    """
+
+    # Telegram's "What can this bot do?" box (setMyDescription: 0-512 characters).
+    description: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    # The bot's profile page and shared links (setMyShortDescription: 0-120 characters).
+    short_description: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    link: NonEmpty
+    link_button: Label
+    link_usage: NonEmpty
+    link_unknown: NonEmpty
+    link_unavailable: NonEmpty
+    open_button: Label
+    inline_cut: NonEmpty
+
+
 class UiButtons(Strict):
     """Labels of buttons the code adds by itself."""
 
@@ -280,6 +318,7 @@ class AdminCommands(Strict):
     broadcast: CommandDescription
     broadcast_at: CommandDescription
     broadcasts: CommandDescription
+    link: CommandDescription
 
 
 class UiFile(Strict):
@@ -287,12 +326,14 @@ class UiFile(Strict):
 
     texts: UiTexts
     reminders: ReminderTexts
+    calendar: CalendarTexts
     audience: AudienceTexts
     broadcast: BroadcastTexts
     wechat: WeChatTexts
     dates: DateTexts
     teach: TeachTexts
     notices: NoticeTexts
+    share: ShareTexts
     buttons: UiButtons
     commands: BuiltinCommands
     admin_commands: AdminCommands

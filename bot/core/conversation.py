@@ -25,6 +25,7 @@ from bot.core.text import markup
 log = logging.getLogger(__name__)
 
 MAX_ARGS = 4096  # a Telegram message at most; features refuse what is too long for them
+START = "start"  # ``/start <payload>``: what a deep link or a WeChat QR code's scene opens
 
 
 class Conversation:
@@ -71,6 +72,11 @@ class Conversation:
         request = Request(who, args.strip()[:MAX_ARGS], replied)
         if not self._allowed(route, who):
             return self.not_admin()
+        if name == START and request.args:  # a deep link; an unknown payload: the welcome
+            opened = self.router.find_start_link(request.args)
+            if opened is not None:
+                return await opened(Request(who, "", replied))
+            request = Request(who, "", replied)
         reply: Reply = await route.handler(request)
         for extension in self.router.extensions.get(name, ()):
             reply = await extension(request, reply)

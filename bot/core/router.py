@@ -51,6 +51,9 @@ Extension = Callable[[Request, Reply], Awaitable[Reply]]
 DynamicCommands = Callable[[str], CommandHandler | None]
 # A feature's answer when free text matched one of its topic ids (see DESIGN.md).
 TopicAnswer = Callable[[Who], Reply]
+# What a deep link's payload opens (``/start <payload>``: t.me/<bot>?start=<payload>, or a
+# WeChat QR code's scene); None when the payload names nothing of the feature's.
+StartLinks = Callable[[str], CommandHandler | None]
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Router:
     text_inputs: list[TextInput] = field(default_factory=list)
     extensions: dict[str, list[Extension]] = field(default_factory=dict)
     topic_answers: dict[str, TopicAnswer] = field(default_factory=dict)
+    start_links: list[StartLinks] = field(default_factory=list)
     questions: TextHandler | None = None
 
     def command(self, name: str, handler: CommandHandler, *, admin: bool = False) -> None:
@@ -100,6 +104,18 @@ class Router:
     def topic_answer(self, topic_id: str, answer: TopicAnswer) -> None:
         """Free text that matched ``topic_id`` is answered by this feature."""
         self.topic_answers[topic_id] = answer
+
+    def start_link(self, lookup: StartLinks) -> None:
+        """Payloads of ``/start <payload>`` that open something (deep links, QR scenes)."""
+        self.start_links.append(lookup)
+
+    def find_start_link(self, payload: str) -> CommandHandler | None:
+        """What ``/start <payload>`` opens; None for a payload nobody knows (the welcome)."""
+        for lookup in self.start_links:
+            handler = lookup(payload)
+            if handler is not None:
+                return handler
+        return None
 
     def free_text(self, handler: TextHandler) -> None:
         """Typed words that are no command and answer nothing pending (questions)."""

@@ -114,10 +114,18 @@ class RemindFlow:
     # -- /remind -------------------------------------------------------------------------
 
     async def _remind(self, request: Request) -> Reply:
-        reply = await self.start(request.who, request.args)
-        note = self.notes.get(request.who.channel)
+        return self._noted(request.who, await self.start(request.who, request.args))
+
+    def _noted(self, who: Who, reply: Reply) -> Reply:
+        """``reply`` after the channel's note on how reminders reach the user, if any."""
+        note = self.notes.get(who.channel)
         text = note() if note is not None else None
         return Reply((Message(text),)) + reply if text else reply
+
+    async def open(self, who: Who, kind: str) -> Reply:
+        """A deep link (``remind_review``): the guided /remind with ``kind`` already chosen."""
+        await self._keep(who, Draft(kind, self.service.clock(), step="when"))
+        return self._noted(who, await self._kind(who, f"{PREFIX}k:{kind}"))
 
     async def _go(self, who: Who, action: str) -> Reply:
         return await self._remind(Request(who))
@@ -289,5 +297,9 @@ class RemindFlow:
         )
         if created.leads_dropped and chosen:
             text = Text.join("\n", [text.strip(), markup(self.t.leads_passed)])
-        rows = ((Button(self.t.my_reminders, f"{PREFIX}list"),), menu_button(self.store.current))
+        rows = (
+            (Button(self.t.export, f"{PREFIX}ics"),),  # /ics: add it to the phone's calendar
+            (Button(self.t.my_reminders, f"{PREFIX}list"),),
+            menu_button(self.store.current),
+        )
         return Reply.single(text, rows)
