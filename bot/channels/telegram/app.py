@@ -4,6 +4,7 @@ post_init (once the Bot exists to send with), run background work, close in orde
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import LinkPreviewOptions
@@ -15,8 +16,9 @@ from bot.app import App, assemble
 from bot.channels.telegram.capabilities import TELEGRAM
 from bot.channels.telegram.context import APP_KEY, SETTINGS_KEY, BotApplication, BotContext
 from bot.channels.telegram.handlers import HANDLERS, TRACKING_HANDLER, on_error
+from bot.channels.telegram.inline import inline_handler, telegram_link
 from bot.channels.telegram.limiter import PacedLimiter
-from bot.channels.telegram.render import publish_commands
+from bot.channels.telegram.profile import publish_profile
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.updates import ChatFairProcessor
 from bot.config import Settings
@@ -36,6 +38,7 @@ CLOSERS_KEY = "closers"
 # HTTP connections: every message waits for the flood budget first, so only about
 # rate x round trip (28/s x 0.3 s) are open at once, plus unpaced calls (getChatMember).
 POOL_SIZE = 64
+log = logging.getLogger(__name__)
 
 
 def _file_url(api_base_url: str) -> str:
@@ -61,7 +64,7 @@ def build_application(
     """
 
     async def post_init(application: Application) -> None:
-        """Assemble the bot, start reminders and broadcasts, publish the command menu."""
+        """Assemble the bot, start reminders and broadcasts, publish the menu and profile."""
         db = await Database.open(settings.db)
         limiter = application.bot.rate_limiter
         if db.replicas and isinstance(limiter, PacedLimiter):  # one 30 msg/s for all replicas
@@ -71,11 +74,15 @@ def build_application(
         for name, (sender, close) in (other_channels(db, store) if other_channels else {}).items():
             senders[name] = sender
             closers.append(close)
-        app = await assemble(settings, store, senders, db=db)
+        bot = application.bot  # initialised: its username came from getMe
+        links = {TELEGRAM.name: telegram_link(bot.username)} if bot.username else {}
+        app = await assemble(settings, store, senders, db=db, links=links)
         application.bot_data[APP_KEY] = app
         application.bot_data[CLOSERS_KEY] = closers
         application.bot_data[WORKERS_KEY] = asyncio.create_task(app.run_workers(), name="workers")
-        await publish_commands(application.bot, store.current)
+        await publish_profile(bot, store.current)
+        if not bot.supports_inline_queries:
+            log.info("inline mode is off: enable it with @BotFather's /setinline")
 
     async def post_stop(application: Application) -> None:
         """Stop reminders and broadcasts (sends in flight finish) before the client closes."""
@@ -123,6 +130,7 @@ def build_application(
     # answering handlers in group 0 then run as usual.
     application.add_handler(TRACKING_HANDLER, group=-1)
     application.add_handlers(HANDLERS)
+    application.add_handler(inline_handler())  # @bot words, in any chat
     application.add_error_handler(on_error)
     return application
 

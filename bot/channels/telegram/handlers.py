@@ -17,7 +17,8 @@ from telegram.ext import (
 
 from bot.channels.telegram.capabilities import TELEGRAM
 from bot.channels.telegram.context import BotContext
-from bot.channels.telegram.render import edit_with_reply, publish_commands, send_reply
+from bot.channels.telegram.profile import publish_profile
+from bot.channels.telegram.render import edit_with_reply, send_reply
 from bot.channels.telegram.taps import answer_tap, offered
 from bot.core.router import Who
 
@@ -115,8 +116,8 @@ async def on_command(update: Update, context: BotContext) -> None:
         reply,
         reply_to=None if private else message.message_id,
     )
-    if conversation.content is not before:
-        await publish_commands(context.bot, conversation.content)
+    if conversation.content is not before:  # /reload: the menu and descriptions follow
+        await publish_profile(context.bot, conversation.content)
 
 
 def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> str | None:
