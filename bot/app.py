@@ -23,6 +23,8 @@ from bot.admin import Admin
 from bot.audience import Audience
 from bot.broadcast.flow import BroadcastFlow
 from bot.broadcast.runner import BroadcastRunner
+from bot.calendar.command import CalendarCommand
+from bot.calendar.links import CalendarLinks
 from bot.channels import CHANNELS
 from bot.config import Settings
 from bot.content import ContentStore
@@ -49,6 +51,7 @@ from bot.storage import (
     UnansweredRepo,
     VoteRepo,
 )
+from bot.storage.calendars import CalendarLinkRepo
 from bot.storage.notices import NoticeRepo
 from bot.storage.state import SharedState
 from bot.teach import Teaching
@@ -82,6 +85,9 @@ class App:
     workers: list[Worker]
     clock: Clock
     sharing: Sharing
+    # The calendar links /ics hands out, for the HTTP server that serves them (None without
+    # BOT_PUBLIC_URL, or in a process that serves none: the console).
+    calendar: CalendarLinks | None = None
 
     async def run_workers(self) -> None:
         """Run the background work until stopped or cancelled."""
@@ -130,6 +136,7 @@ async def assemble(
     db: Database | None = None,
     flood: FloodGuard | None = None,
     links: Mapping[str, LinkMaker] | None = None,
+    calendar: bool = True,
 ) -> App:
     """Open storage and wire every feature for a process that delivers through ``senders``.
 
@@ -138,7 +145,8 @@ async def assemble(
     the process where admins work (Telegram). ``reminder_notes`` are per-channel notes shown
     when /remind starts (how reminders reach a WeChat user). ``flood``: the per-user flood
     guard (tests pass one with their own clock). ``links``: per channel, how it makes a
-    deep link to a topic (Telegram's t.me links; see bot/sharing.py).
+    deep link to a topic (Telegram's t.me links; see bot/sharing.py). ``calendar`` False:
+    /ics gives calendar files only (a process that serves no calendar links: the console).
     """
     db = db or await Database.open(settings.db)
     timezone = ZoneInfo(settings.timezone)
@@ -162,6 +170,11 @@ async def assemble(
         clock=clock,
         on_change=_waker(db, reminders_changed, REMINDERS_CHANNEL),
     )
+    calendar_links = None
+    if calendar and settings.public_url:
+        calendar_links = CalendarLinks(CalendarLinkRepo(db), service, settings.public_url, clock)
+    elif calendar:
+        log.info("BOT_PUBLIC_URL is not set: /ics gives a calendar file, no subscription link")
     state = SharedState(db, clock)
     remind = RemindFlow(service, store, state.scope("remind", DRAFT_TTL), reminder_notes)
     sharing = Sharing(store, remind, links or {})
@@ -236,6 +249,7 @@ async def assemble(
         teaching,
         remind,
         ManageReminders(service, remind),
+        CalendarCommand(service, store, calendar_links),
         audience,
         flow,
         Admin(store, announce),
@@ -248,7 +262,7 @@ async def assemble(
         for worker in workers:
             worker.max_sleep = REPLICA_SLEEP
     conversation = Conversation(store, router, CAPABILITIES, flood)
-    return App(db, store, conversation, audience, workers, clock, sharing)
+    return App(db, store, conversation, audience, workers, clock, sharing, calendar_links)
 
 
 def questions_only(settings: Settings, store: ContentStore) -> Questions:

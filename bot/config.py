@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     webhook_max_connections: int = Field(default=100, ge=1, le=100)
+    # The public base URL of this bot's HTTP server (https://bot.example.com): /ics gives
+    # calendar subscription links under it, served by the WeChat callback's server and, in
+    # the Telegram process, by a small server on calendar_listen:calendar_port. Empty: /ics
+    # gives a calendar file instead.
+    public_url: str = ""
+    calendar_listen: str = "0.0.0.0"
+    calendar_port: int = Field(default=8081, ge=1, le=65535)
 
     @field_validator("token", mode="before")
     @classmethod
@@ -53,6 +60,16 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not value.startswith(("https://", "http://")):
             raise ValueError("BOT_WEBHOOK_URL must be an https:// URL (Telegram posts there)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("BOT_PUBLIC_URL must be an https:// URL (calendar links use it)")
+        if "?" in value or "#" in value:
+            raise ValueError("BOT_PUBLIC_URL must be a plain base URL, without ? or #")
         return value
 
     @field_validator("webhook_secret", mode="before")

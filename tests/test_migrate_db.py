@@ -21,6 +21,7 @@ from bot.storage import (
     VoteRepo,
     WeChatUserRepo,
 )
+from bot.storage.calendars import CalendarLinkRepo
 from bot.storage.copy import TABLES
 from bot.storage.notices import NewNotice, NoticeRepo
 from bot.storage.state import SharedState
@@ -66,6 +67,11 @@ async def _fill(path: Path) -> None:
         found = NewNotice("https://example.gov.cn/t1.html", "二级造价工程师成绩公布 'x'", None,
                           True, ("二级造价",), "score_release", None)  # fmt: skip
         await notices.add("hrss", [found], T0, baseline=False)
+        links = CalendarLinkRepo(db)
+        await links.add_feed(channel="wechat", user_id=3, token_hash="ab" * 32, new_key="k",
+                             now=T0)  # fmt: skip
+        await links.add_file(channel="wechat", user_id=3, token_hash="cd" * 32, new_key="k",
+                             now=T0, expires_at=T0 + timedelta(days=1), uses=3)  # fmt: skip
     finally:
         await db.close()
 

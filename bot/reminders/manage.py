@@ -1,11 +1,14 @@
-"""A user's reminders after they are set: /reminders (delete, snooze, export), /release, /ics."""
+"""A user's reminders after they are set: /reminders (delete, snooze, export), /release.
+
+The export button opens /ics (bot/calendar/command.py).
+"""
 
 from __future__ import annotations
 
 from bot.content.ui_models import ReminderTexts
 from bot.core.keyboards import menu_button, menu_rows
 from bot.core.numbers import parse_int
-from bot.core.reply import Button, Message, Reply
+from bot.core.reply import Button, Reply
 from bot.core.router import Request, Router, Who
 from bot.core.text import Text, fill, markup
 from bot.dates import NotUnderstood, Reject, parse_when
@@ -17,7 +20,7 @@ ID_DIGITS = 18  # a stored id (SQLite integers are 64-bit)
 
 
 class ManageReminders:
-    """Listing, deleting, snoozing and exporting reminders; the review deadline."""
+    """Listing, deleting and snoozing reminders; the review deadline."""
 
     def __init__(self, service: ReminderService, flow: RemindFlow) -> None:
         self.service = service
@@ -30,12 +33,10 @@ class ManageReminders:
         return self.store.current.ui.reminders
 
     def register(self, router: Router) -> None:
-        """/reminders, /release, /ics and the list's buttons."""
+        """/reminders, /release and the list's buttons (its export button is /ics's)."""
         router.command("reminders", self._reminders)
         router.command("release", self._release)
-        router.command("ics", self._ics)
         router.action(f"{PREFIX}list", self._list_action)
-        router.action(f"{PREFIX}ics", self._ics_action)
         router.action(f"{PREFIX}del:", self._change)
         router.action(f"{PREFIX}snz:", self._change)
 
@@ -137,18 +138,3 @@ class ManageReminders:
             label = fill(self.t.release_remind, deadline=first).plain_text.strip()
             rows.append((Button(label, f"{PREFIX}rel:{release.isoformat()}"),))
         return Reply.single(text, (*rows, menu_button(self.store.current)))
-
-    async def _ics(self, request: Request) -> Reply:
-        """A calendar file of all the user's reminders."""
-        return await self.calendar(request.who)
-
-    async def _ics_action(self, who: Who, action: str) -> Reply:
-        return await self.calendar(who)
-
-    async def calendar(self, who: Who) -> Reply:
-        """The user's reminders as a calendar file (shown as text where files cannot go)."""
-        reminders = await self.service.list(who.channel, who.user_id)
-        if not reminders:
-            return Reply.single(markup(self.t.ics_empty), menu_rows(self.store.current))
-        document = self.service.ics(reminders)
-        return Reply((Message(markup(self.t.ics_caption), (), document),))

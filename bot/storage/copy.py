@@ -36,6 +36,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("shared_state", "scope, key"),
     ("notices", "id"),
     ("watched_pages", "page"),
+    ("calendar_links", "token_hash"),
 )
 # Tables whose rows mean something only to the processes running now (the send budget's next
 # slot, on the source's clock): not copied; the destination starts them afresh.

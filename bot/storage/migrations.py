@@ -284,4 +284,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE broadcasts ADD COLUMN buttons TEXT;
     """,
+    # Calendar links (bot/calendar): a user's calendar subscription ('feed') and one-time
+    # download ('file') links, each a random token of which only its SHA-256 is stored;
+    # ``uid_key`` makes the user's event UIDs stable without showing reminder ids.
+    """
+    CREATE TABLE calendar_links (
+        token_hash TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        user_id    INTEGER NOT NULL,
+        uid_key    TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        used_at    TEXT,
+        expires_at TEXT,
+        uses_left  INTEGER
+    );
+    CREATE INDEX calendar_links_by_user ON calendar_links (channel, user_id, kind);
+    """,
 )

@@ -174,4 +174,18 @@ CREATE TABLE watched_pages (
 );
 ALTER TABLE broadcasts ADD COLUMN buttons {_T};
 """,
+    18: f"""
+CREATE TABLE calendar_links (
+    token_hash {_T} PRIMARY KEY,
+    kind       {_T} NOT NULL,
+    channel    {_T} NOT NULL,
+    user_id    BIGINT NOT NULL,
+    uid_key    {_T} NOT NULL,
+    created_at {_T} NOT NULL,
+    used_at    {_T},
+    expires_at {_T},
+    uses_left  INTEGER
+);
+CREATE INDEX calendar_links_by_user ON calendar_links (channel, user_id, kind);
+""",
 }

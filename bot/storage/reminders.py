@@ -32,6 +32,7 @@ class Reminder:
     text: str
     due_at: datetime
     alerts: tuple[datetime, ...] = ()  # pending alert times, earliest first
+    created_at: datetime | None = None  # when it was set (a calendar feed's DTSTAMP)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ class ReminderRepo:
             SELECT r.id, r.channel, r.user_id, r.chat_id, r.kind, r.text, r.due_at,
                    (SELECT {self.db.dialect.string_agg}(fire_at, ' ') FROM
                       (SELECT fire_at FROM alerts a
-                       WHERE a.reminder_id = r.id AND a.status = 'pending' ORDER BY fire_at) t)
+                       WHERE a.reminder_id = r.id AND a.status = 'pending' ORDER BY fire_at) t),
+                   r.created_at
             FROM reminders r WHERE r.channel = ? AND r.user_id = ? AND r.active = 1
             ORDER BY r.due_at LIMIT ?
             """,
@@ -117,6 +119,7 @@ class ReminderRepo:
                 row[5],
                 _dt(row[6]),
                 tuple(sorted(_dt(t) for t in (row[7] or "").split())),  # (aggregates keep no order)
+                _dt(row[8]),
             )
             for row in rows
         ]

@@ -34,7 +34,9 @@ async def console_app(
     """The bot as the console runs it: console reminders only, no broadcast runner."""
     path = SCRATCH_DB if db is None else db
     settings = settings.model_copy(update={"db": path})
-    return await assemble(settings, store, {CONSOLE.name: ConsoleSender(stdout)}, broadcasts=False)
+    return await assemble(
+        settings, store, {CONSOLE.name: ConsoleSender(stdout)}, broadcasts=False, calendar=False
+    )
 
 
 async def serve(

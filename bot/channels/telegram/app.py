@@ -13,6 +13,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.app import App, assemble
+from bot.calendar.server import CalendarRoutes, CalendarServer
 from bot.channels.telegram.capabilities import TELEGRAM
 from bot.channels.telegram.context import APP_KEY, SETTINGS_KEY, BotApplication, BotContext
 from bot.channels.telegram.handlers import HANDLERS, TRACKING_HANDLER, on_error
@@ -77,6 +78,12 @@ def build_application(
         bot = application.bot  # initialised: its username came from getMe
         links = {TELEGRAM.name: telegram_link(bot.username)} if bot.username else {}
         app = await assemble(settings, store, senders, db=db, links=links)
+        if app.calendar is not None:  # the calendar links /ics hands out (BOT_PUBLIC_URL)
+            server = CalendarServer(
+                CalendarRoutes(app.calendar), settings.calendar_listen, settings.calendar_port
+            )
+            await server.start()
+            closers.append(server.stop)
         application.bot_data[APP_KEY] = app
         application.bot_data[CLOSERS_KEY] = closers
         application.bot_data[WORKERS_KEY] = asyncio.create_task(app.run_workers(), name="workers")

@@ -206,6 +206,8 @@ class WeChatAdapter:
             return None
         if text.lower() in texts.menu_words.split():
             return await conversation.command("menu", who) or conversation.unknown_command()
+        if text in texts.calendar_words.split():  # "日历": the phone's calendar (/ics)
+            return await conversation.command("ics", who) or conversation.unknown_command()
         number = _choice_number(text)
         if number is not None and 1 <= number <= len(session.choices):
             return await conversation.action(session.choices[number - 1].action, who)

@@ -15,7 +15,8 @@ callback behind a load balancer. A retry of a message another replica is still a
 whose reply does not come within WeChat's 5 s, gets 503 with an empty body, so that WeChat
 sends it once more instead of taking it as answered (see :mod:`.adapter`).
 
-The subscription redirect is checked by :mod:`.subscribe`.
+The subscription redirect is checked by :mod:`.subscribe`. The calendar links of /ics
+(``BOT_PUBLIC_URL``) are served by the same application (:mod:`bot.calendar.server`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.calendar.server import CalendarRoutes
 from bot.channels.wechat.adapter import Unanswered, WeChatAdapter, sender
 from bot.channels.wechat.config import WeChatSettings
 from bot.channels.wechat.replay import ReplayGuard, Verdict, utc_clock
@@ -58,6 +60,7 @@ class CallbackServer:
         users: WeChatUserRepo,
         store: ContentStore,
         clock: Callable[[], float] = time.time,
+        calendar: CalendarRoutes | None = None,
     ) -> None:
         if settings.token is None:
             raise ValueError("WECHAT_TOKEN is required")
@@ -72,6 +75,7 @@ class CallbackServer:
         self.users = users
         self.store = store
         self.guard = ReplayGuard(self.token, SharedState(users.db, utc_clock(clock)), clock)
+        self.calendar = calendar  # the calendar links (/ics) served beside the callback
 
     def app(self) -> web.Application:
         """The aiohttp application serving the callback path."""
@@ -79,6 +83,8 @@ class CallbackServer:
         app.router.add_get(self.settings.path, self.verify)
         app.router.add_post(self.settings.path, self.receive)
         app.router.add_get(self.settings.path + "/subscribed", self.subscribed)
+        if self.calendar is not None:
+            self.calendar.add_to(app)
         return app
 
     def _signed(self, request: web.Request) -> Verdict:

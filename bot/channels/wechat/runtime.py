@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.app import assemble, utc_now
+from bot.calendar.server import CalendarRoutes
 from bot.channels.wechat.adapter import WeChatAdapter
 from bot.channels.wechat.capabilities import WECHAT
 from bot.channels.wechat.config import WeChatSettings
@@ -29,7 +30,8 @@ from bot.storage import AccessTokenRepo, Database, WeChatUserRepo
 class NoPush:
     """The Sender for a WeChat account without push rights: nothing can be delivered.
 
-    Reminders can still be set and exported (/ics gives them as a calendar text block);
+    Reminders can still be set and added to the phone's calendar (/ics: a subscription link
+    with BOT_PUBLIC_URL, else a calendar text block);
     alerts that come due are counted as failed with this reason.
     """
 
@@ -127,7 +129,9 @@ async def serve(settings: Settings, wechat: WeChatSettings, store: ContentStore)
     )
     workers = asyncio.create_task(app.run_workers(), name="wechat-workers")
     try:
-        await CallbackServer(wechat, WeChatAdapter(app, users), users, store).serve()
+        calendar = CalendarRoutes(app.calendar) if app.calendar is not None else None
+        adapter = WeChatAdapter(app, users)
+        await CallbackServer(wechat, adapter, users, store, calendar=calendar).serve()
     finally:
         await app.stop_workers(workers)
         if pusher is not None:

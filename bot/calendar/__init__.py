@@ -1,0 +1,1 @@
+"""Calendar links: a personal iCalendar feed of a user's reminders, served over HTTP."""
