@@ -94,6 +94,9 @@ async def test_remind_with_circled_digits_is_politely_refused(app: App) -> None:
         if args == "明天 ⑨点":
             # Tomorrow is a date; "⑨点" is no time, so it is the reminder's text.
             assert "⑨点" in text
+        elif args == "12月①日 交材料":
+            # "12月" is read, "①日" is no day: which day of December? (issue 17)
+            assert "“12月”是哪一天" in text, text
         else:
             assert "没看懂这个时间" in text, text
     stored = await ReminderRepo(app.db).list_active("telegram", USER.user_id)

@@ -79,7 +79,7 @@ SECTION_PLACEHOLDERS = {
     "teach": frozenset({"total", "first", "last", "votes", "topic", "n", "text", "left"}),
     "dates": frozenset(
         {"year", "month", "day", "hour", "minute", "small", "clock", "period", "date", "time"}
-        | {"example", "weekday", "next_month", "at", "years", "hint", "label"}
+        | {"example", "weekday", "what", "actual", "at", "years", "hint", "label"}
         | {"examples", "check_date", "month_day_order", "hour_label", "hour_label_half"}
         | {"hour_label_minutes"}
     ),

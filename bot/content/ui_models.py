@@ -206,7 +206,9 @@ class DateTexts(Strict):
     month_day_past: NonEmpty
     this_month_day_past: NonEmpty
     this_week_day_past: NonEmpty
-    day_of_month_past: NonEmpty
+    weekday_today_past: NonEmpty
+    weekday_mismatch: NonEmpty
+    vague: NonEmpty
     need_hour: NonEmpty
     no_such_hour: NonEmpty
     no_such_minute: NonEmpty
@@ -215,6 +217,7 @@ class DateTexts(Strict):
     period_hour_mismatch: NonEmpty
     zero_duration: NonEmpty
     time_past_today: NonEmpty
+    past_today_offer: NonEmpty
     default_time_past: NonEmpty
     past: NonEmpty
     too_far: NonEmpty

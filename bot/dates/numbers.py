@@ -32,6 +32,10 @@ NUM = rf"(?:[0-9]{{1,2}}|[{CN}]{{1,3}})"
 """Pattern of a month, day, hour or minute."""
 COUNT = rf"(?:[0-9]{{1,4}}|[{CN}]{{1,3}})"
 """Pattern of how many days/hours/... from now."""
+YEAR = r"(?:[0-9]{4}|[0-9]{2}|[〇零一二三四五六七八九]{4}|[〇零一二三四五六七八九]{2})"
+"""Pattern of a year: 2026, 26, 二〇二六, 二六."""
+MONTH = "[月越]"
+"""月, or its usual typo."""
 
 
 def cn_number(token: str) -> int | None:
@@ -53,6 +57,15 @@ def cn_number(token: str) -> int | None:
     if tens is None or ones is None or tens == 0:
         return None
     return tens * 10 + ones
+
+
+def year_number(token: str) -> int:
+    """The year of a :data:`YEAR` token; two digits are this century's (26 -> 2026)."""
+    if token[0] in _CN_DIGITS:
+        value = int("".join(str(_CN_DIGITS[char]) for char in token))
+    else:
+        value = int(token)
+    return 2000 + value if len(token) == 2 else value
 
 
 def number(token: str) -> int:

@@ -22,13 +22,17 @@ Numbers may be written with Chinese numerals up to 99 (十二月十日, 两天�
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NoReturn
 
 from bot.dates.date_rules import match_date
-from bot.dates.numbers import normalise
+from bot.dates.durations import match_duration
+from bot.dates.numbers import CN, normalise
 from bot.dates.refusals import NotUnderstood, Reject, reject
-from bot.dates.time_rules import match_duration, match_time
+from bot.dates.rules import DateMatch
+from bot.dates.time_rules import TimeMatch, match_time
 
 DEFAULT_TIME = time(9, 0)
 """Time of day used when only a date is given."""
@@ -38,6 +42,12 @@ MAX_YEARS_AHEAD = 3
 """Reminders further ahead than this are refused."""
 
 _SEPARATORS = " \t\r\n,，、;；:：\u3000"
+_AFTER = re.compile(r"\s*(?:以后|之后|后)")
+"""After a date (12月10日后): which day is meant? Ask."""
+_UNREAD_TIME = re.compile(
+    rf"[^0-9{CN}\s]{{0,2}}\s*(?:[0-9]{{1,2}}|[{CN}]{{1,3}})\s*(?:点|时|:|pm|am)", re.I
+)
+"""What looks like a time the rules could not read, right after a date."""
 
 
 @dataclass(frozen=True)
@@ -91,33 +101,49 @@ def _parse(text: str, now: datetime, allow_past: bool) -> When:
     found_date = match_date(body, today)
     date_end = pos = found_date.end if found_date else 0
     if found_date is not None:
-        while pos < len(body) and body[pos].isspace():
+        while pos < len(body) and body[pos] in " \t的":
             pos += 1
+        if after := _AFTER.match(body, date_end):
+            raise reject("vague", what=body[: after.end()])
     implied_period = found_date.period if found_date else None
-    found_time = match_time(body, pos, implied_period, body[:date_end])
+    found_time = match_time(body, pos, implied_period, body[:date_end], now.time())
     if found_date is None and found_time is None:
         raise reject("unrecognised")
+    if found_time is None and _UNREAD_TIME.match(body, pos):
+        raise reject("unrecognised")  # 明天下舞4点: never 09:00 with the time in the text
 
     day = found_date.day if found_date else today
+    if found_date and found_date.rolled and day < today and not allow_past:
+        day = found_date.rolled
     clock = found_time.value if found_time else DEFAULT_TIME
     at = datetime.combine(day, clock, tzinfo=now.tzinfo)
-    if found_date is not None and found_date.roll_if_today and (found_time is None or at <= now):
-        day += timedelta(days=7)
-        at = datetime.combine(day, clock, tzinfo=now.tzinfo)
     has_time = found_time is not None
-
     if not allow_past:
         if found_date is not None and found_date.past_hint and day < today:
             raise Reject(found_date.past_hint)
         if at <= now:
-            if found_date is None and found_time is not None:
-                raise reject("time_past_today", time=found_time.text)
-            if not has_time and day == today:
-                raise reject("default_time_past")
-            raise reject("past", at=_fmt_at(at, has_time))
+            _refuse_past(found_date, found_time, at, now)
     _check_not_too_far(at, now, has_time=has_time)
     end = found_time.end if found_time else date_end
     return When(at=at, rest=rest_after(end), has_time=has_time)
+
+
+def _refuse_past(
+    found_date: DateMatch | None, found_time: TimeMatch | None, at: datetime, now: datetime
+) -> NoReturn:
+    """The question to ask about a time that is already over."""
+    today = at.date() == now.date()
+    if today and found_date is not None and found_date.weekday_word:
+        raise reject("weekday_today_past", weekday=found_date.weekday_word)
+    if today and found_time is not None and found_time.bare_hour and 6 <= at.hour <= 11:
+        evening = at + timedelta(hours=12)
+        if evening > now:
+            raise reject("past_today_offer", time=found_time.text, clock=f"{evening:%H:%M}")
+    if found_date is None and found_time is not None:
+        raise reject("time_past_today", time=found_time.text)
+    if found_time is None and today:
+        raise reject("default_time_past")
+    raise reject("past", at=_fmt_at(at, found_time is not None))
 
 
 def _fmt_date(day: date) -> str:

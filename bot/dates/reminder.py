@@ -1,16 +1,148 @@
 """A typed reminder ("提醒我明天下午3点交材料") read into its datetime and its text.
 
-:func:`read_reminder` is what the reminders flow uses on a one-line reminder.
+:func:`read_reminder` is what the reminders flow uses on a one-line reminder. Around
+:func:`bot.dates.parse_when` it removes what is not the reminder's text: filler before the
+date (提醒我, 帮我设个提醒：, 记得) and right after it (提醒我), deadline words (截止12月10日,
+12月10日前/之前/为止, 下午3点左右), and a weekday in brackets after a date (12月10日(周四)),
+which must agree with the date or the user is asked. A date that does not come first
+(交材料，明天下午3点) is looked for further on.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
+from bot.dates.date_rules import match_date
+from bot.dates.durations import match_duration
+from bot.dates.numbers import normalise
 from bot.dates.parse import When, parse_when
-from bot.dates.refusals import NotUnderstood
+from bot.dates.refusals import NotUnderstood, refusal
+from bot.dates.relative_rules import weekday_number
+
+_SEP = r"[\s,，、;；:：.。!！~～]*"
+_FILLER = re.compile(
+    r"(?:(?:请|麻烦你?|帮我|帮忙|给我|我要|我想|你)?\s*"
+    r"(?:设置?|定|加|建|添加|新建|订|设定|弄)?\s*一?个?\s*(?:提醒|闹钟|备忘)(?:我|一下|下)?"
+    r"|记得要?|别忘了?|别忘记|不要忘了?|不要忘记|记住|叫我|通知我|记一下|帮我|麻烦|请"
+    r"|截止(?:到|日期?为?|时间为?)?|截至|最晚|最迟|不晚于|务必在|必须在|要在|在|于)" + _SEP
+)
+_BRACKET_WEEKDAY = re.compile(
+    r"(?<=[日号天0-9０-９])\s*(?P<open>[(（\[【]?)\s*(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7１-７])"
+    r"\s*(?P<close>[)）\]】]?)"
+)
+_AFTER_DATE = re.compile(
+    r"(?:之前|以前|前(?![往台面去])|为止|截止(?:日期)?|截至|到期|左右|前后"
+    r"|提醒我一下|提醒一下|提醒我|叫我|通知我|记得要?)" + _SEP
+)
+_TRAILING = re.compile(r"(?:截止(?:日期)?|截至|在|于|是)?" + _SEP + "$")
+_WEEKDAY_NAMES = "一二三四五六日"
+_TIME_WORD = re.compile(
+    r"(?:早上|上午|中午|下午|傍晚|晚上|凌晨)\s*[0-9０-９一二三四五六七八九十两]"
+    r"|(?<![0-9０-９])(?:[0-9０-９]{1,2}|[二三四五六七八九十两]|十[一二]|一(?!点))\s*(?:点|时|[:：][0-9０-９]{2})"
+)
 
 
-def read_reminder(text: str, now: datetime) -> When | NotUnderstood:
+def read_reminder(text: str, now: datetime, *, allow_past: bool = False) -> When | NotUnderstood:
     """The reminder's datetime and text (``rest``), or the question to ask back."""
-    return parse_when(text, now)
+    text, weekday = _without_bracket_weekday(text)
+    body = text.strip()
+    for _ in range(4):
+        found = _FILLER.match(body)
+        if not found or not found.end():
+            break
+        body = body[found.end() :]
+    result = parse_when(body, now, allow_past=allow_past)
+    if isinstance(result, NotUnderstood) and result.code == "unrecognised":
+        result = _date_further_on(text.strip(), now, allow_past) or result
+    elif isinstance(result, When) and not result.has_time:
+        result = _time_further_on(body, result, now, allow_past)
+    if isinstance(result, NotUnderstood):
+        return result
+    if weekday is not None:
+        mismatch = _weekday_mismatch(result, weekday)
+        if mismatch is not None:
+            return mismatch
+    return When(at=result.at, rest=_clean_rest(result.rest), has_time=result.has_time)
+
+
+def _without_bracket_weekday(text: str) -> tuple[str, str | None]:
+    """``12月10日(周四)下午3点`` -> ``12月10日 下午3点`` and the weekday written (四)."""
+    found = _BRACKET_WEEKDAY.search(text, 0, 40)
+    if found is None or bool(found["open"]) != bool(found["close"]):
+        return text, None
+    return text[: found.start()] + " " + text[found.end() :], found["wd"]
+
+
+def _weekday_mismatch(result: When, written: str) -> NotUnderstood | None:
+    wanted = weekday_number(written.translate(str.maketrans("１２３４５６７", "1234567")))
+    actual = result.at.weekday()
+    if actual == wanted:
+        return None
+    return refusal(
+        "weekday_mismatch",
+        month=result.at.month,
+        day=result.at.day,
+        actual=f"周{_WEEKDAY_NAMES[actual]}",
+        weekday=f"周{_WEEKDAY_NAMES[wanted]}",
+    )
+
+
+def _clean_rest(rest: str) -> str:
+    for _ in range(3):
+        found = _AFTER_DATE.match(rest)
+        if not found or not found.end():
+            break
+        rest = rest[found.end() :]
+    return rest.strip()
+
+
+def _date_further_on(text: str, now: datetime, allow_past: bool) -> When | NotUnderstood | None:
+    """The first date/time that is not at the start (交材料，明天下午3点), with the words
+    before it as the text; None when there is none."""
+    for index in range(1, len(text)):
+        if text[index - 1].isdigit() or text[index].isspace() or text[index] in _NOT_A_START:
+            continue
+        result = parse_when(text[index:], now, allow_past=allow_past)
+        if isinstance(result, NotUnderstood):
+            if result.code in ("unrecognised", "empty"):
+                continue
+            return result
+        if not _starts_with_date(text[index:], now):
+            continue  # a time alone further on (明填下午3点): which day is not sure
+        before = _TRAILING.sub("", text[:index])
+        for _ in range(4):
+            found = _FILLER.match(before)
+            if not found or not found.end():
+                break
+            before = before[found.end() :]
+        rest = _clean_rest(result.rest)
+        joined = f"{before} {rest}" if before and rest else before or rest
+        return When(at=result.at, rest=joined.strip(), has_time=result.has_time)
+    return None
+
+
+def _time_further_on(
+    body: str, found: When, now: datetime, allow_past: bool
+) -> When | NotUnderstood:
+    """明天交材料下午3点: a time later in the text belongs to the date (never 09:00 silently)."""
+    rest = found.rest
+    time_word = _TIME_WORD.search(rest)
+    if time_word is None or not rest or not body.rstrip().endswith(rest):
+        return found
+    date_part = body.rstrip()[: len(body.rstrip()) - len(rest)]
+    result = parse_when(date_part + rest[time_word.start() :], now, allow_past=allow_past)
+    if isinstance(result, NotUnderstood) or not result.has_time:
+        return result
+    before = _TRAILING.sub("", rest[: time_word.start()])
+    after = _clean_rest(result.rest)
+    joined = f"{before} {after}" if before and after else before or after
+    return When(at=result.at, rest=joined, has_time=True)
+
+
+def _starts_with_date(text: str, now: datetime) -> bool:
+    normal = normalise(text)[0]
+    return match_duration(normal) is not None or match_date(normal, now.date()) is not None
+
+
+_NOT_A_START = frozenset("的了是在和与及或把被给要去来到我你他她它们吧吗呢啊哦嗯")

@@ -1,7 +1,8 @@
 """The guided /remind conversation and its one-line forms, as channel-neutral replies.
 
 A draft per user remembers where a guided /remind is (what -> when -> how early); typed
-dates go through :func:`bot.dates.parse_when`, which asks back instead of guessing. Drafts
+reminders go through :func:`bot.dates.read_reminder` (filler such as 提醒我 and deadline words
+such as 之前 are not kept in the text), which asks back instead of guessing. Drafts
 live in the database (``shared_state``, scope ``remind``) and expire after
 :data:`DRAFT_TTL`: the user's next message may reach another replica, or the same process
 after a restart, and the /remind goes on where it was.
@@ -18,7 +19,7 @@ from bot.core.keyboards import menu_button, menu_rows
 from bot.core.reply import Button, Message, Reply
 from bot.core.router import Request, Router, TextHandler, Who
 from bot.core.text import Text, fill, markup
-from bot.dates import NotUnderstood, Reject, When, explain, parse_when
+from bot.dates import NotUnderstood, Reject, When, explain, read_reminder
 from bot.reminders.drafts import Draft
 from bot.reminders.service import (
     DEFAULT_LEADS,
@@ -139,7 +140,7 @@ class RemindFlow:
             return Reply.single(markup(self.t.ask_what), (*kinds, self._cancel_row()))
         first, _, rest = args.partition(" ")
         kind = first if first in KINDS else KIND_WORDS.get(first)
-        when = parse_when(rest if kind else args, self.service.now())
+        when = read_reminder(rest if kind else args, self.service.now())
         if isinstance(when, NotUnderstood):
             return self.refusal(when, cancel=False)
         kind = kind or "custom"
@@ -168,7 +169,9 @@ class RemindFlow:
             await self._keep(who, draft)
             return Reply.single(markup(self.t.ask_when), (self._cancel_row(),))
         allow_past = draft.step == "release"
-        parsed: When | NotUnderstood = parse_when(text, self.service.now(), allow_past=allow_past)
+        parsed: When | NotUnderstood = read_reminder(
+            text, self.service.now(), allow_past=allow_past
+        )
         if isinstance(parsed, NotUnderstood):
             return self.refusal(parsed)
         if draft.step == "release":
