@@ -106,7 +106,7 @@ async def callback(tmp_path: Path) -> AsyncIterator[Callback]:
 
 @contextlib.asynccontextmanager
 async def running_callback(tmp_path: Path, extra: dict[str, str]) -> AsyncIterator[Callback]:
-    port = free_port()
+    port = int(extra["WECHAT_PORT"]) if "WECHAT_PORT" in extra else free_port()
     env = bot_env(
         "http://127.0.0.1:9/bot",
         tmp_path,
