@@ -27,6 +27,8 @@ from bot.config import Settings
 from bot.content import ContentStore
 from bot.core.reply import Reply
 from bot.core.router import Who
+from bot.storage import Database
+from bot.storage.calendars import CalendarLinkRepo
 from tests.test_reminders import Clock, FakeSender
 
 START = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
@@ -241,3 +243,34 @@ async def test_without_a_public_url_the_file_and_what_to_configure(content_copy:
         (message,) = reply.messages
         assert "BOT_PUBLIC_URL" in message.text.plain_text and not LINK.search(text_of(reply))
         assert message.document is not None and b"BEGIN:VCALENDAR" in message.document.data
+
+
+async def test_link_storage_on_both_engines(db_target: Path | str) -> None:
+    """The repository's SQL (RETURNING, ordering by use, pruning) on SQLite and PostgreSQL."""
+    db = await Database.open(db_target)
+    try:
+        repo = CalendarLinkRepo(db)
+        for n in range(7):  # feeds 0..6, a minute apart; feed 0 is subscribed (fetched)
+            at = START + timedelta(minutes=n)
+            await repo.add_feed(channel="wechat", user_id=7, token_hash=f"f{n}", new_key="k0",
+                                now=at)  # fmt: skip
+            if n == 0:
+                await repo.touch("f0", at)
+        kept = [n for n in range(7) if await repo.feed_owner(f"f{n}") is not None]
+        assert kept == [0, 3, 4, 5, 6]  # the used one stays, the oldest unused ones went
+        owner = await repo.feed_owner("f6")
+        assert owner is not None and (owner.channel, owner.user_id, owner.uid_key) == (
+            "wechat", 7, "k0")  # fmt: skip
+        expires = START + timedelta(hours=1)
+        await repo.add_file(channel="wechat", user_id=7, token_hash="d", new_key="other",
+                            now=START, expires_at=expires, uses=2)  # fmt: skip
+        assert [await repo.take_file("d", START) is not None for _ in range(3)] == [
+            True, True, False]  # fmt: skip
+        await repo.add_file(channel="wechat", user_id=7, token_hash="e", new_key="other",
+                            now=START, expires_at=expires, uses=2)  # fmt: skip
+        assert await repo.take_file("e", expires) is None  # expired
+        assert await repo.feed_owner("d") is None  # a download opens no subscription
+        assert await repo.revoke("wechat", 7) >= 5
+        assert await repo.feed_owner("f0") is None
+    finally:
+        await db.close()
