@@ -41,7 +41,12 @@ so ``sum(c.status == 429 for c in api.calls)`` counts the 429s;
 
 Realistic checks the real API also makes (so bugs show up here, not in production): empty or
 over-long texts, invalid HTML with ``parse_mode="HTML"``, callback data over 64 bytes, invalid
-command names in ``setMyCommands``, and "message is not modified" on identical edits.
+command names in ``setMyCommands``, "message is not modified" on identical edits, descriptions
+over 512 (short: 120) characters, and inline answers: one per query (a second one, or one to
+an unknown query, is refused), at most 50 results with unique ids and valid message texts.
+Inline queries are pushed with :meth:`FakeBotAPI.push_inline_query` (only when
+``bot_info["supports_inline_queries"]`` is on, as BotFather's /setinline does); answers are in
+:attr:`FakeBotAPI.inline_answers`, descriptions in :attr:`FakeBotAPI.descriptions`.
 
 The knobs are plain attributes (``api.latency = 0.5``) and may change mid-test. Not covered:
 MarkdownV2 validation, entities in returned messages, file downloads, answering a webhook
@@ -132,6 +137,10 @@ GROUP_TITLE = "考生交流群"
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_DESCRIPTION_LENGTH = 512
+MAX_SHORT_DESCRIPTION_LENGTH = 120
+MAX_INLINE_RESULTS = 50
+MAX_INLINE_RESULT_ID_BYTES = 64
 FLOOD_MAX_PER_SECOND = 30
 FLOOD_MAX_PER_GROUP_MINUTE = 20
 FLOOD_MIN_CHAT_INTERVAL = 1.0
@@ -569,6 +578,13 @@ class FakeBotAPI:
         self.chats: dict[int, dict[str, Any]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         """Bot commands by (JSON of scope, language_code)."""
+        self.descriptions: dict[tuple[str, str], str] = {}
+        """Set with setMyDescription / setMyShortDescription, by (kind, language_code);
+        kind is ``"description"`` or ``"short_description"``."""
+        self.inline_queries: dict[str, dict[str, Any]] = {}
+        """Inline queries pushed with :meth:`push_inline_query`, by id."""
+        self.inline_answers: dict[str, dict[str, Any]] = {}
+        """The answer (answerInlineQuery params) of each inline query, by its id."""
         self.in_flight = 0
         """Requests (other than getUpdates) currently being answered."""
         self.max_in_flight = 0
@@ -612,8 +628,11 @@ class FakeBotAPI:
             "deleteMyCommands": self._delete_my_commands,
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": lambda p: True,
-            "setMyDescription": lambda p: True,
-            "setMyShortDescription": lambda p: True,
+            "setMyDescription": lambda p: self._set_description(p, "description"),
+            "setMyShortDescription": lambda p: self._set_description(p, "short_description"),
+            "getMyDescription": lambda p: self._get_description(p, "description"),
+            "getMyShortDescription": lambda p: self._get_description(p, "short_description"),
+            "answerInlineQuery": self._answer_inline_query,
             "setChatMenuButton": lambda p: True,
             "close": lambda p: True,
             "logOut": lambda p: True,
@@ -963,6 +982,25 @@ class FakeBotAPI:
         }
         self._next_callback_id += 1
         return self.push_update({"callback_query": query})
+
+    def push_inline_query(
+        self, query: str, user_id: int, chat_type: str = "supergroup"
+    ) -> dict[str, Any]:
+        """Queue an inline query (``@bot <query>`` typed in a chat of ``chat_type``, which the
+        bot need not be in); return the update. Like Telegram, only for a bot whose inline
+        mode is on (``bot_info["supports_inline_queries"]``, BotFather's /setinline)."""
+        if not self.bot_info.get("supports_inline_queries"):
+            raise ValueError("inline mode is off: set bot_info['supports_inline_queries']")
+        inline = {
+            "id": str(self._next_callback_id),
+            "from": make_user(user_id),
+            "query": query,
+            "offset": "",
+            "chat_type": chat_type,
+        }
+        self._next_callback_id += 1
+        self.inline_queries[inline["id"]] = inline
+        return self.push_update({"inline_query": inline})
 
     def release_pollers(self) -> None:
         """Make pending and future getUpdates calls return at once (used on shutdown)."""
@@ -1465,6 +1503,57 @@ class FakeBotAPI:
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise BotAPIError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
         self.commands[self._scope_key(params)] = commands
+        return True
+
+    def _set_description(self, params: dict[str, Any], kind: str) -> bool:
+        """setMyDescription (0-512 characters) / setMyShortDescription (0-120); "" removes."""
+        text = str(params.get(kind) or "")
+        limit = MAX_DESCRIPTION_LENGTH if kind == "description" else MAX_SHORT_DESCRIPTION_LENGTH
+        if _utf16_len(text) > limit:
+            raise BotAPIError(400, f"Bad Request: {kind} is too long")
+        key = (kind, str(params.get("language_code") or ""))
+        if text:
+            self.descriptions[key] = text
+        else:
+            self.descriptions.pop(key, None)
+        return True
+
+    def _get_description(self, params: dict[str, Any], kind: str) -> dict[str, str]:
+        key = (kind, str(params.get("language_code") or ""))
+        return {kind: self.descriptions.get(key, "")}
+
+    def _answer_inline_query(self, params: dict[str, Any]) -> bool:
+        """One answer per inline query, at most 50 results, each one valid as Telegram checks."""
+        query_id = str(params.get("inline_query_id", ""))
+        if query_id not in self.inline_queries or query_id in self.inline_answers:
+            raise BotAPIError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > MAX_INLINE_RESULTS:
+            raise BotAPIError(400, "Bad Request: RESULTS_TOO_MUCH")
+        seen: set[str] = set()
+        for result in results:
+            result_id = str(result.get("id", ""))
+            if not 1 <= len(result_id.encode()) <= MAX_INLINE_RESULT_ID_BYTES:
+                raise BotAPIError(400, "Bad Request: RESULT_ID_INVALID")
+            if result_id in seen:
+                raise BotAPIError(400, "Bad Request: RESULT_ID_DUPLICATE")
+            seen.add(result_id)
+            if result.get("type") == "article":
+                content = result.get("input_message_content") or {}
+                if not result.get("title") or "message_text" not in content:
+                    raise BotAPIError(400, "Bad Request: RESULT_TYPE_INVALID")
+                _render(
+                    content.get("message_text"),
+                    content.get("parse_mode"),
+                    limit=MAX_TEXT_LENGTH,
+                    what="message text",
+                    required=True,
+                )
+            _inline_markup(result.get("reply_markup"))
+        self.inline_answers[query_id] = params
         return True
 
     def _get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:

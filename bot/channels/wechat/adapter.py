@@ -215,9 +215,14 @@ class WeChatAdapter:
 
     async def _event(self, message: Any, who: Who) -> Reply:
         conversation = self.conversation
-        if message.event == "subscribe":
+        event = message.event  # wechatpy: "subscribe_scan" / "scan" for a QR code with a scene
+        if event in ("subscribe", "subscribe_scan"):
             await self.app.audience.followed(WECHAT.name, who.user_id)
-            reply = await conversation.command("start", who)
+        if event in ("subscribe", "subscribe_scan", "scan"):
+            # A QR code's scene (EventKey, "qrscene_" already cut) opens what it names, as a
+            # Telegram deep link does; a plain follow or an unknown scene: the welcome.
+            scene = raw_field(message, "EventKey").strip() if event != "subscribe" else ""
+            reply = await conversation.command("start", who, scene)
             return reply or conversation.unknown_command()
         if message.event == "unsubscribe":
             await self.app.audience.gone(WECHAT.name, who.user_id)
