@@ -1,5 +1,5 @@
-"""Command line: ``python -m bot [run | console | ask | wechat | wechat-menu | check-content |
-export-learned | migrate-db]``.
+"""Command line: ``python -m bot [run | console | ask | wechat | wechat-menu | wechat-qr |
+check-content | export-learned | migrate-db]``.
 
 Without a sub-command it runs on Telegram when BOT_TOKEN is set and in the terminal otherwise,
 so a newcomer sees the bot in seconds. This module parses arguments, reads settings and
@@ -204,6 +204,48 @@ def cmd_wechat(*, menu_only: bool) -> int:
     return EXIT_OK
 
 
+def cmd_wechat_qr(payload: str) -> int:
+    """Print the image address of a permanent WeChat QR code that opens ``payload``."""
+    from bot.app import utc_now
+    from bot.channels.wechat.config import WeChatSettings
+    from bot.channels.wechat.qr import QrError, permanent_qr
+    from bot.sharing import Sharing
+    from bot.storage import Database
+
+    loaded = _load()
+    if isinstance(loaded, int):
+        return loaded
+    settings, store = loaded
+    payloads = Sharing.payloads(store.current)
+    if payload not in payloads:
+        print(f"error: unknown topic {payload!r}; one of: {', '.join(payloads)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        wechat = WeChatSettings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"error: WECHAT_{str(err['loc'][0]).upper()}: {err['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    if not (wechat.app_id and wechat.app_secret):
+        print("wechat-qr needs WECHAT_APP_ID and WECHAT_APP_SECRET.", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(secrets=[wechat.app_secret.get_secret_value()])
+
+    async def create() -> str:
+        db = await Database.open(settings.db)  # the account's token, shared with the bot
+        try:
+            return await permanent_qr(wechat, db, payload, utc_now)
+        finally:
+            await db.close()
+
+    try:
+        print(asyncio.run(create()))
+    except (QrError, RuntimeError, OSError) as exc:  # TokenError and aiohttp errors included
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONTENT
+    return EXIT_OK
+
+
 def cmd_run() -> int:
     """Telegram long polling (webhooks when BOT_WEBHOOK_URL is set) until SIGINT/SIGTERM."""
     settings = _settings()
@@ -266,6 +308,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="questions, or - to read one per line")
     sub.add_parser("wechat", help="serve the WeChat Official Account callback (WECHAT_*)")
     sub.add_parser("wechat-menu", help="print the WeChat custom menu JSON built from content")
+    qr = sub.add_parser(
+        "wechat-qr",
+        help="print the image address of a permanent WeChat QR code opening a topic "
+        "(WECHAT_APP_ID, WECHAT_APP_SECRET)",
+    )
+    qr.add_argument("topic", help="a topic id (steps, review, ...), remind_review, subscribe, ...")
     check = sub.add_parser("check-content", help="validate content files; exit 1 on problems")
     check.add_argument("directory", nargs="?", type=Path, help="content folder (BOT_CONTENT_DIR)")
     sub.add_parser(
@@ -295,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_ask(args.question, as_json=args.json)
     if args.command == "run":
         return cmd_run()
+    if args.command == "wechat-qr":
+        return cmd_wechat_qr(args.topic)
     if args.command in ("wechat", "wechat-menu"):
         return cmd_wechat(menu_only=args.command == "wechat-menu")
     if args.command == "console":
