@@ -104,9 +104,15 @@ def next_occurrence(name: str, today: date) -> date:
     raise reject("unrecognised")
 
 
-@HOLIDAY_RULES.add("|".join(sorted(_NAMES, key=len, reverse=True)))
+@HOLIDAY_RULES.add(
+    r"(?:(?P<yw>今年|明年)的?)?(?P<name>" + "|".join(sorted(_NAMES, key=len, reverse=True)) + ")"
+)
 def _holiday(m: re.Match[str], today: date) -> DateMatch:
-    return DateMatch(next_occurrence(m[0], today), m.end())
+    day = next_occurrence(m["name"], today)
+    if m["yw"]:  # 明年春节: the one in that calendar year
+        year = today.year + (m["yw"] == "明年")
+        day = _occurrence(m["name"], year) or day
+    return DateMatch(day, m.end())
 
 
 _LUNAR_MONTHS = {"正": 1, "冬": 11, "腊": 12}

@@ -23,7 +23,7 @@ Numbers may be written with Chinese numerals up to 99 (十二月十日, 两天�
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NoReturn
 
@@ -48,6 +48,10 @@ _UNREAD_TIME = re.compile(
     rf"[^0-9{CN}\s]{{0,2}}\s*(?:[0-9]{{1,2}}|[{CN}]{{1,3}})\s*(?:点|时|:|pm|am)", re.I
 )
 """What looks like a time the rules could not read, right after a date."""
+_DAY_PART = re.compile(
+    r"(?:下班|上班|午饭|午休|早饭|晚饭|饭后|睡前|睡觉前|放学|白天|天亮|天黑|一上班)"
+)
+"""A time of day that is no clock time (明天下班前): ask, 09:00 would be a guess."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ def _parse(text: str, now: datetime, allow_past: bool) -> When:
         raise reject("unrecognised")
     if found_time is None and _UNREAD_TIME.match(body, pos):
         raise reject("unrecognised")  # 明天下舞4点: never 09:00 with the time in the text
+    if found_time is None and _DAY_PART.match(body, pos):
+        raise reject("need_hour", date=body[:date_end], period="", hour=17)
+    if found_date is None and found_time is not None:
+        found_date = _date_after_time(body, found_time.end, today)  # 下午3点 明天
 
     day = found_date.day if found_date else today
     if found_date and found_date.rolled and day < today and not allow_past:
@@ -124,8 +132,19 @@ def _parse(text: str, now: datetime, allow_past: bool) -> When:
         if at <= now:
             _refuse_past(found_date, found_time, at, now)
     _check_not_too_far(at, now, has_time=has_time)
-    end = found_time.end if found_time else date_end
+    end = max(found_time.end if found_time else 0, found_date.end if found_date else 0)
     return When(at=at, rest=rest_after(end), has_time=has_time)
+
+
+def _date_after_time(body: str, end: int, today: date) -> DateMatch | None:
+    """A date written after the time (下午3点 明天交材料), ending where the text starts."""
+    pos = end
+    while pos < len(body) and body[pos] in " \t,，的":
+        pos += 1
+    found = match_date(body[pos:], today)
+    if found is None or found.period is not None:
+        return None
+    return replace(found, end=pos + found.end)
 
 
 def _refuse_past(

@@ -28,8 +28,9 @@ _FILLER = re.compile(
     r"|截止(?:到|日期?为?|时间为?)?|截至|最晚|最迟|不晚于|务必在|必须在|要在|在|于)" + _SEP
 )
 _BRACKET_WEEKDAY = re.compile(
-    r"(?<=[日号天0-9０-９])\s*(?P<open>[(（\[【]?)\s*(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7１-７])"
-    r"\s*(?P<close>[)）\]】]?)"
+    r"(?<=[日号天0-9０-９])\s*(?:(?P<open>[(（\[【]?)\s*(?:周|星期|礼拜)"
+    r"(?P<wd>[一二三四五六日天1-7１-７])\s*(?P<close>[)）\]】]?)"
+    r"|[(（](?P<wd2>[一二三四五六日天])[)）])"
 )
 _AFTER_DATE = re.compile(
     r"(?:之前|以前|前(?![往台面去])|为止|截止(?:日期)?|截至|到期|左右|前后"
@@ -71,7 +72,7 @@ def _without_bracket_weekday(text: str) -> tuple[str, str | None]:
     found = _BRACKET_WEEKDAY.search(text, 0, 40)
     if found is None or bool(found["open"]) != bool(found["close"]):
         return text, None
-    return text[: found.start()] + " " + text[found.end() :], found["wd"]
+    return text[: found.start()] + " " + text[found.end() :], found["wd"] or found["wd2"]
 
 
 def _weekday_mismatch(result: When, written: str) -> NotUnderstood | None:

@@ -54,6 +54,8 @@ _PERIOD_EXAMPLE_HOUR = {
 _PERIOD = re.compile("|".join(sorted(_PERIOD_KINDS, key=len, reverse=True)))
 _NOW_WORDS = re.compile(r"现在这个时[候间]|这个时[候间]|这时候?|这会儿?|这个点|此时|同一时间")
 _TIME_COLON = re.compile(r"(?P<h>[0-9]{1,2})\s*:\s*(?P<mi>[0-9]{2})(?![0-9])")
+_TIME_DOT = re.compile(r"(?P<h>[0-9]{1,2})\.(?P<mi>[0-9]{2})(?![0-9])")
+"""3.30 for 3:30, read only after a date or a part of day (12.10 alone is a date)."""
 _TIME_DIAN = re.compile(
     rf"(?P<h>{NUM})\s*(?:点钟|点|时|店)"
     rf"(?:(?P<half>半)|(?P<quarter>一刻|三刻)|整"
@@ -151,6 +153,8 @@ def match_time(
         return TimeMatch(now.replace(second=0, microsecond=0), now_words.end(), now_words[0])
     am_pm = _AM_PM.match(text, pos)
     colon = None if am_pm else _TIME_COLON.match(text, pos)
+    if colon is None and am_pm is None and (pos > 0 or period is not None):
+        colon = _TIME_DOT.match(text, pos)
     dian = None if am_pm or colon else _TIME_DIAN.match(text, pos)
     found = am_pm or colon or dian
     if found is None:
