@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 from lunardate import LunarDate
@@ -68,6 +69,7 @@ _TERMS = {"清明节": "清明", "清明": "清明", "冬至": "冬至"}
 _NAMES = [*_FIXED, *_LUNAR, *_EVE, *_TERMS]
 
 
+@lru_cache(maxsize=512)
 def _lunar(year: int, month: int, day: int) -> date | None:
     try:
         return LunarDate(year, month, day).to_solar_date()
@@ -75,6 +77,7 @@ def _lunar(year: int, month: int, day: int) -> date | None:
         return None
 
 
+@lru_cache(maxsize=256)
 def _term(year: int, name: str) -> date | None:
     try:
         terms = chinese_calendar.get_solar_terms(date(year, 1, 1), date(year, 12, 31))

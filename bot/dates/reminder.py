@@ -25,7 +25,7 @@ _FILLER = re.compile(
     r"(?:(?:请|麻烦你?|帮我|帮忙|给我|我要|我想|你)?\s*"
     r"(?:设置?|定|加|建|添加|新建|订|设定|弄)?\s*一?个?\s*(?:提醒|闹钟|备忘)(?:我|一下|下)?"
     r"|记得要?|别忘了?|别忘记|不要忘了?|不要忘记|记住|叫我|通知我|记一下|帮我|麻烦|请"
-    r"|截止(?:到|日期?为?|时间为?)?|截至|最晚|最迟|不晚于|务必在|必须在|要在|在|于)" + _SEP
+    r"|截止(?:到|日期?为?|时间为?)?|截至|最晚|最迟|不晚于|务必在|必须在|要在|在|于|我)" + _SEP
 )
 _BRACKET_WEEKDAY = re.compile(
     r"(?<=[日号天0-9０-９])\s*(?:(?P<open>[(（\[【]?)\s*(?:周|星期|礼拜)"
@@ -102,7 +102,7 @@ def _date_further_on(text: str, now: datetime, allow_past: bool) -> When | NotUn
     """The first date/time that is not at the start (交材料，明天下午3点), with the words
     before it as the text; None when there is none."""
     for index in range(1, len(text)):
-        if text[index - 1].isdigit() or text[index].isspace() or text[index] in _NOT_A_START:
+        if text[index - 1].isdigit() or text[index] not in _STARTS:
             continue
         result = parse_when(text[index:], now, allow_past=allow_past)
         if isinstance(result, NotUnderstood):
@@ -111,6 +111,8 @@ def _date_further_on(text: str, now: datetime, allow_past: bool) -> When | NotUn
             return result
         if not _starts_with_date(text[index:], now):
             continue  # a time alone further on (明填下午3点): which day is not sure
+        if result.rest and not _BEFORE_A_DATE.search(text[:index]):
+            continue  # inside the text (带5号电池, 交中秋节活动材料): not a date
         before = _TRAILING.sub("", text[:index])
         for _ in range(4):
             found = _FILLER.match(before)
@@ -146,4 +148,11 @@ def _starts_with_date(text: str, now: datetime) -> bool:
     return match_duration(normal) is not None or match_date(normal, now.date()) is not None
 
 
-_NOT_A_START = frozenset("的了是在和与及或把被给要去来到我你他她它们吧吗呢啊哦嗯")
+_BEFORE_A_DATE = re.compile(r"(?:[\s,，、;；:：.。!！~～(（)）]|[我在于是到等])$")
+"""What may stand right before a date further on (交材料，明天; 截止日期是12月10日)."""
+_STARTS = frozenset(
+    "0123456789０１２３４５６７８９〇零一二三四五六七八九十两半过再"
+    "今明后大下本这上周星礼月底末元平圣五国春除年正腊农阴清冬端中七重双情妇植愚劳青儿建教十"
+    "早凌午傍黄晚夜深一白"
+)
+"""Characters a date or time can start with: elsewhere the search does not look."""
