@@ -181,3 +181,10 @@ async def test_standin_refuses_a_second_inline_answer_and_long_descriptions() ->
     assert api.descriptions[("description", "")] == "长" * 512
     with pytest.raises(ValueError):
         FakeBotAPI().push_inline_query("复核", USER)  # inline mode off: Telegram sends none
+
+
+async def test_a_broadcast_carries_a_deep_link_as_typed(tg: Harness) -> None:
+    link = f"https://t.me/{BOT_USERNAME}?start=steps"
+    await tg.command(f"/broadcast 明天公布成绩，查分步骤：{link}", ADMIN)
+    (preview,) = tg.sent()
+    assert link in preview["text"]  # Telegram shows it as a link; nothing escaped it
