@@ -21,6 +21,7 @@ from bot.channels.telegram.inline import LIMIT
 from bot.config import Settings
 from bot.content import ContentError, ContentStore, load_content
 from bot.core.router import Who
+from bot.delivery.pacer import Priority
 from bot.storage import ChatRepo
 from tests.standin import BOT_USERNAME, FakeBotAPI
 from tests.telegram_harness import ADMIN, USER, Harness, buttons
@@ -188,3 +189,23 @@ async def test_a_broadcast_carries_a_deep_link_as_typed(tg: Harness) -> None:
     await tg.command(f"/broadcast 明天公布成绩，查分步骤：{link}", ADMIN)
     (preview,) = tg.sent()
     assert link in preview["text"]  # Telegram shows it as a link; nothing escaped it
+
+
+async def test_inline_answers_take_a_slot_of_the_send_budget(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pacer = tg.app.bot.rate_limiter.pacer  # type: ignore[union-attr]
+    slots: list[tuple[int | None, Priority]] = []
+    take = pacer.wait
+
+    async def wait(
+        chat_id: int | None = None, priority: Priority = Priority.REPLY, **kw: bool
+    ) -> None:
+        slots.append((chat_id, priority))
+        await take(chat_id, priority, **kw)
+
+    monkeypatch.setattr(pacer, "wait", wait)
+    tg.api.bot_info["supports_inline_queries"] = True
+    await tg.feed(tg.api.push_inline_query("准考证", USER))
+    assert slots == [(None, Priority.REPLY)]  # the overall rate, as every reply
+    assert len(tg.api.inline_answers) == 1
