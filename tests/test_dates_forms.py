@@ -231,3 +231,11 @@ def test_development_set_has_no_wrong_datetime_and_no_crash() -> None:
     scores = score(_set("dates_dev.yaml"))
     assert (scores.wrong, scores.crashes) == (0, 0), scores.misses
     assert scores.needless_asks <= 0.03 * scores.clear
+
+
+def test_holdout_no_crash_and_no_more_wrong_datetimes_than_measured() -> None:
+    """The holdout is never read phrase by phrase, only counted (1 wrong datetime of 421 when
+    issue 17 was closed; which one is deliberately not known)."""
+    scores = score(_set("dates_holdout.yaml"))
+    assert scores.crashes == 0
+    assert scores.wrong <= 1
