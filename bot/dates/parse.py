@@ -3,21 +3,40 @@
 :func:`parse_when` reads a date and/or time expression at the start of the text and returns
 :class:`When` (an aware datetime in the time zone of ``now`` plus the text that follows), or
 :class:`NotUnderstood` (render it with :func:`bot.dates.explain`). It never guesses silently:
-an hour such as "3点" without 上午/下午, a month/day that has already passed this year, or a
-time that is already over are all answered with a question instead of a datetime. This module
-is the entry point and the checks on the result (in the past, too far ahead).
+an hour 1-5 such as "3点" or "3:00" without 上午/下午, a part of day without an hour
+(明天下午, 明天一早; 中午 alone is 12:00), 晚上12点, a month/day that passed within the last
+31 days (a typo?), a bare weekday that is today and over, a time already over today (今天7点
+said at 10:00 offers 19:00), vague words (下周, 下个月, 12月, 过几天, 一会儿, 初一, 十五 alone) and
+impossible dates (2月30日, 25点) are all answered with a question instead of a datetime. This
+module is the entry point and the checks on the result (in the past, too far ahead); the
+rules live in date_rules (written dates), relative_rules, holiday_rules, time_rules and
+durations. :func:`bot.dates.read_reminder` adds what a typed reminder needs (filler such as
+提醒我, deadline words such as 之前, a date not at the start).
 
 Accepted forms (full-width input is fine, it is NFKC-normalised first):
 
-* dates: 2026-12-10, 2026/12/10, 2026.12.10, 2026年12月10日/号, 今年/明年/后年12月10日,
-  12月10日/号, 12/10, 12-10 (month first), 10号 (this month), 本月/下个月10号,
-  今天, 明天, 后天, 大后天, 今晚/明晚/今早/明早 (a date with a part of day),
-  N天后, N周后, 周一..周日, 星期一..星期日/星期天, 礼拜一..礼拜天, 下周一, 本周五, 这周五;
-* times, after a date or alone (= today): 09:00, 9:30, 9点, 9点半, 9点30(分), 9点一刻, 9时,
-  optionally after 早上/上午/中午/下午/傍晚/晚上/凌晨;
-* durations from now: N小时后, 半小时后, N个半小时后, N分钟后, N秒后.
+* dates: 2026-12-10, 2026/12/10, 2026.12.10, 20261210, 2026年12月10日/号, 26年12月10日,
+  二〇二六年十二月十日, 今年/明年/后年12月10日, 12月10日/号, 12/10, 12-10, 12.10 (month
+  first; a month/day over for more than 31 days is next year's), 10号 (this month, next
+  month's once past), 本月/下个月/下下个月10号, 月底, 下个月底, 12月底, 今天, 明天/明儿,
+  后天, 大后天, 大大后天, 今晚/明晚/今早/明早 (a date with a part of day), N天后, N周后,
+  N个月后, 半个月后 (+15 days), N年后, 半年后, 周一..周日 (the coming one, today counts),
+  星期X, 礼拜X, 下周X / 下下周X (weeks run Monday to Sunday), 本周X, 这周X;
+* holidays, the next one: 元旦, 情人节, 五一, 国庆, 平安夜, 圣诞 and other fixed dates; 春节,
+  除夕, 元宵, 端午, 七夕, 中秋, 重阳, 腊八, 正月十五, 腊月二十三, 农历八月十五 (lunardate);
+  清明, 冬至 (chinesecalendar's solar terms); 明年春节;
+* times, after a date, before it (下午3点 明天) or alone (= today): 09:00, 9:30, 3.30 (after a
+  date or part of day), 9点, 9点半, 9点30(分), 9点一刻, 9时, 3pm, 9am, 这个时候 (now's time),
+  optionally after 早上/一早/上午/中午/下午/傍晚/晚上/半夜/凌晨; hours 6-12 without a part
+  of day are taken as written;
+* durations from now: N小时后, 半小时后, N个半小时后, 1.5小时后, N分钟后, 过10分钟, N秒后.
 
-Numbers may be written with Chinese numerals up to 99 (十二月十日, 两天后, 下午三点).
+Numbers may be written with Chinese numerals up to 99 (十二月十日, 两天后, 下午三点). Common
+typos inside the date are read as meant (3店, 12越10日, 10曰, 明填, 下舞, 星期无).
+
+Issue 17 holdout (421 phrases, now Tuesday 2026-11-24 10:00, ``bench/dates_accuracy.py``),
+before / after these rules: wrong datetimes 12 / 1, crashes 0 / 0, asked back although clear
+101 of 337 (30.0 %) / 2 (0.6 %), reminder-text errors 19 / 1; p99 parse time 0.085 ms.
 """
 
 from __future__ import annotations
