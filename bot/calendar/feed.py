@@ -3,9 +3,8 @@
 Pure values in, bytes out. Each deadline is an event starting at its time (in the bot's time
 zone, with its VTIMEZONE), each pending alert an alarm (VALARM) relative to it; the calendar
 asks apps to refresh hourly. UIDs are an HMAC of the reminder id under the user's own key:
-stable, so apps update events instead of duplicating them, and revealing no id. The ETag is
-computed from these values, not from the bytes, so a matching ``If-None-Match`` costs no
-rendering.
+stable, so apps update events instead of duplicating them, and revealing no id. (The ETag
+is computed from the stored reminders, before any of this: bot/calendar/links.py.)
 """
 
 from __future__ import annotations
@@ -13,14 +12,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
-FORMAT = 1  # the layout of the bytes below; the ETag changes with it
+FORMAT = 1  # the layout of the bytes below; ETags change with it
 PRODID = "-//exam-score-bot//calendar feed//ZH-CN"
 REFRESH = timedelta(hours=1)  # how often calendar apps should fetch the feed again
 LENGTH = timedelta(minutes=30)  # an event's length (a deadline is a moment)
@@ -48,17 +46,6 @@ class Feed:
     name: str
     timezone: str
     events: tuple[FeedEvent, ...]
-
-    @functools.cached_property
-    def etag(self) -> str:
-        """A strong validator of :meth:`to_ical`'s bytes, computed without rendering them."""
-        parts = [
-            [e.uid, e.summary, e.description, e.start.isoformat(), e.stamp.isoformat()]
-            + [a.total_seconds() for a in e.alarms]
-            for e in self.events
-        ]
-        data = json.dumps([FORMAT, self.name, self.timezone, parts], ensure_ascii=False)
-        return hashlib.sha256(data.encode()).hexdigest()[:32]
 
     def to_ical(self) -> bytes:
         """The feed as iCalendar (RFC 5545) bytes."""

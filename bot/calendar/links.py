@@ -10,17 +10,20 @@ within :data:`FILE_TTL`, so WeChat's own browser and then the phone's may both o
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from bot.calendar.feed import Feed, FeedEvent, event_uid
+from bot.calendar.feed import FORMAT, Feed, FeedEvent, event_uid
+from bot.content import Content
 from bot.content.ui_models import CalendarTexts
 from bot.core.text import fill
 from bot.reminders.service import KIND_TOPIC, ReminderService
+from bot.storage import Reminder
 from bot.storage.calendars import CalendarLinkRepo, LinkOwner
 
 TOKEN_BYTES = 24
@@ -39,6 +42,15 @@ class Links:
     feed: str
     webcal: str
     download: str
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """A feed's ETag, known from the stored reminders before anything is written out, and
+    how to write it out (CPU only: callers may run it in a thread)."""
+
+    etag: str
+    build: Callable[[], Feed]
 
 
 def new_token() -> str:
@@ -71,6 +83,8 @@ class CalendarLinks:
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.clock = clock
+        self._content: Content | None = None  # the content _texts_key was computed for
+        self._texts_key = ""
 
     @property
     def base_path(self) -> str:
@@ -107,7 +121,7 @@ class CalendarLinks:
         await self.repo.revoke(channel, user_id)
         return await self.issue(channel, user_id)
 
-    async def feed(self, token: str) -> Feed | None:
+    async def feed(self, token: str) -> FeedSource | None:
         """The subscription ``token`` opens, or None."""
         digest = token_hash(token)
         owner = await self.repo.feed_owner(digest)
@@ -118,17 +132,43 @@ class CalendarLinks:
             await self.repo.touch(digest, now)
         return await self._feed_of(owner)
 
-    async def download(self, token: str) -> Feed | None:
+    async def download(self, token: str) -> FeedSource | None:
         """The file a download ``token`` gives (one of its fetches), or None."""
         owner = await self.repo.take_file(token_hash(token), self.clock())
         return None if owner is None else await self._feed_of(owner)
 
-    async def _feed_of(self, owner: LinkOwner) -> Feed:
-        """The owner's active reminders: texts, times and alarms, nothing else."""
+    async def _feed_of(self, owner: LinkOwner) -> FeedSource:
+        """The owner's active reminders, and their feed's ETag: a digest of everything the
+        feed is written from (the reminders, the texts, the zone, the year dates are shown
+        without), so a calendar app that has this version costs no writing out."""
+        reminders = await self.service.list(owner.channel, owner.user_id)
+        rows = [
+            [r.id, r.kind, r.text, r.due_at.isoformat(), str(r.created_at)]
+            + [at.isoformat() for at in r.alerts]
+            for r in reminders
+        ]
+        year = self.service.now().year
+        data = [FORMAT, self._texts(), self.service.timezone.key, year, owner.uid_key, rows]
+        etag = hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:32]
+        return FeedSource(etag, lambda: self._build(owner, reminders))
+
+    def _texts(self) -> str:
+        """A digest of the content the feed's texts come from (once per loaded content)."""
+        content = self.service.content
+        if content is not self._content:
+            ui = content.ui
+            data = [ui.calendar.model_dump(), ui.reminders.model_dump(), sorted(content.topics)]
+            text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+            self._texts_key = hashlib.sha256(text.encode()).hexdigest()
+            self._content = content
+        return self._texts_key
+
+    def _build(self, owner: LinkOwner, reminders: Sequence[Reminder]) -> Feed:
+        """The owner's reminders as calendar events: texts, times and alarms, nothing else."""
         service, texts = self.service, self.texts
         topics = service.content.topics
         events = []
-        for reminder in await service.list(owner.channel, owner.user_id):
+        for reminder in reminders:
             what = service.label(reminder.kind, reminder.text)
             lines = [fill(texts.event_description, what=what, due=service.fmt(reminder.due_at))]
             topic = KIND_TOPIC.get(reminder.kind)

@@ -17,9 +17,15 @@ from collections import OrderedDict
 
 from aiohttp import web
 
-from bot.calendar.feed import Feed
 from bot.calendar.limits import Limit, RateLimiter
-from bot.calendar.links import FEED_DIR, FILE_DIR, CalendarLinks, token_hash, token_of
+from bot.calendar.links import (
+    FEED_DIR,
+    FILE_DIR,
+    CalendarLinks,
+    FeedSource,
+    token_hash,
+    token_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +95,12 @@ class CalendarRoutes:
             return _not_found()
         return _calendar(await self._render(feed), dict(HEADERS), "attachment")
 
-    async def _render(self, feed: Feed) -> bytes:
-        """The feed's bytes: kept from an earlier request with the same ETag, or rendered in
-        a worker thread (50 events take milliseconds the event loop should not wait)."""
+    async def _render(self, feed: FeedSource) -> bytes:
+        """The feed's bytes: kept from an earlier request with the same ETag, or written out
+        in a worker thread (50 events take milliseconds the event loop should not wait)."""
         body = self._bytes.pop(feed.etag, None)
         if body is None:
-            body = await asyncio.to_thread(feed.to_ical)
+            body = await asyncio.to_thread(lambda: feed.build().to_ical())
         if self.rendered:
             self._bytes[feed.etag] = body
             while len(self._bytes) > self.rendered:
