@@ -41,7 +41,7 @@ class Conversation:
         self.store = store
         self.router = router
         self.channels = channels
-        self.flood = flood or FloodGuard()
+        self.flood = flood if flood is not None else FloodGuard()
 
     @property
     def content(self) -> Content:
