@@ -125,6 +125,29 @@ UNDERSTOOD = [
     ("明天交材料下午3点", at(2026, 11, 25, 15, 0), "交材料"),
     ("下午3点 明天交材料", at(2026, 11, 25, 15, 0), "交材料"),
     ("我明天下午3点要交材料", at(2026, 11, 25, 15, 0), "要交材料"),
+    # minutes after 零, same-sound slips in date and time words
+    ("明天下午3点零5分交材料", at(2026, 11, 25, 15, 5), "交材料"),
+    ("明天下午三点零五交材料", at(2026, 11, 25, 15, 5), "交材料"),
+    ("明天下午3点伴领证书", at(2026, 11, 25, 15, 30), "领证书"),
+    ("后天上午10典现场确认", at(2026, 11, 26, 10, 0), "现场确认"),
+    ("名天上午9点缴费", at(2026, 11, 25, 9, 0), "缴费"),
+    ("夏午3点打印成绩单", at(2026, 11, 24, 15, 0), "打印成绩单"),
+    ("后天上无9点交表", at(2026, 11, 26, 9, 0), "交表"),
+    ("明天下五3点交材料", at(2026, 11, 25, 15, 0), "交材料"),
+    ("下州三上午10点复核", at(2026, 12, 2, 10, 0), "复核"),
+    ("星其五交材料", at(2026, 11, 27, 9, 0), "交材料"),
+    ("12月10好交材料", at(2026, 12, 10, 9, 0), "交材料"),
+    ("大年初三打印成绩单", at(2027, 2, 8, 9, 0), "打印成绩单"),
+    # a clear date inside the text; deadline words and filler at either end
+    ("资格审核12月10日截止", at(2026, 12, 10, 9, 0), "资格审核"),
+    ("证书12月15号可以领", at(2026, 12, 15, 9, 0), "证书可以领"),
+    ("资格审核结果下周一上午10点公布", at(2026, 11, 30, 10, 0), "资格审核结果公布"),
+    ("成绩单明天上午10点去打印", at(2026, 11, 25, 10, 0), "成绩单去打印"),
+    ("2027年3月1日继续教育截止", at(2027, 3, 1, 9, 0), "继续教育"),
+    ("复核申请截止到12月8号", at(2026, 12, 8, 9, 0), "复核申请"),
+    ("到时候叫我：后天上午9点领证书", at(2026, 11, 26, 9, 0), "领证书"),
+    ("12月15号领证书，到时候叫我", at(2026, 12, 15, 9, 0), "领证书"),
+    ("明天下午两点去人社局交材料，记得提醒我", at(2026, 11, 25, 14, 0), "去人社局交材料"),
 ]
 
 
@@ -139,7 +162,8 @@ def test_other_nows() -> None:
     assert read("今天交材料", at(2026, 11, 30, 8, 0)).at == at(2026, 11, 30, 9, 0)
     assert read("除夕", at(2027, 2, 1, 10, 0)).at == at(2027, 2, 5, 9, 0)
     assert read("元旦", at(2027, 1, 28, 9, 0)).at == at(2028, 1, 1, 9, 0)
-    assert read("1个月后", at(2027, 1, 31, 9, 0)).at == at(2027, 2, 28, 9, 0)
+    # 1月31日 + 1个月: February has no 31st, and the 28th is a guess
+    assert "2月没有31日" in asked("1个月后", at(2027, 1, 31, 9, 0))
     assert read("周一下午3点", at(2027, 2, 1, 10, 0)).at == at(2027, 2, 1, 15, 0)
     assert read("90分钟后", at(2026, 12, 31, 23, 0)).at == at(2027, 1, 1, 0, 30)
     assert read("明天这个时候", at(2026, 12, 29, 21, 7)).at == at(2026, 12, 30, 21, 7)
@@ -183,6 +207,11 @@ ASKED = [
     ("十五 领证书", "“十五”是哪一天"),
     ("这周末交材料", "“这周末”是哪一天"),
     ("12月10日后交材料", "“12月10日后”是哪一天"),
+    # two dates, or a festival's numerals (lunar or the calendar's?), or last year
+    ("明天或后天去缴费", "“明天或后天”是哪一天"),
+    ("12月10日或11日现场确认", "“12月10日或11日”是哪一天"),
+    ("二月二交材料", "“二月二”是哪一天"),
+    ("去年12月10日交材料", "2025-12-10"),
 ]
 
 
@@ -233,9 +262,11 @@ def test_development_set_has_no_wrong_datetime_and_no_crash() -> None:
     assert scores.needless_asks <= 0.03 * scores.clear
 
 
-def test_holdout_no_crash_and_no_more_wrong_datetimes_than_measured() -> None:
-    """The holdout is never read phrase by phrase, only counted (1 wrong datetime of 421 when
-    issue 17 was closed; which one is deliberately not known)."""
-    scores = score(_set("dates_holdout.yaml"))
-    assert scores.crashes == 0
-    assert scores.wrong <= 1
+@pytest.mark.parametrize("name", ["dates_holdout.yaml", "dates_holdout2.yaml"])
+def test_opened_holdouts_have_no_wrong_datetime_and_no_crash(name: str) -> None:
+    """Holdouts 1 and 2 were opened phrase by phrase to fix what they found (1 and 5 wrong
+    datetimes), each only after the next independent set was committed: they are development
+    sets now. The untouched holdout is dates_holdout3.yaml (see README)."""
+    scores = score(_set(name))
+    assert (scores.wrong, scores.crashes) == (0, 0), scores.misses
+    assert scores.needless_asks <= 0.03 * scores.clear, scores.misses

@@ -15,7 +15,7 @@ from datetime import date
 
 from bot.dates.holiday_rules import HOLIDAY_RULES
 from bot.dates.numbers import MONTH, NUM, YEAR, number, year_number
-from bot.dates.refusals import Reject, refusal
+from bot.dates.refusals import Reject, refusal, reject
 from bot.dates.relative_rules import RELATIVE_RULES, VAGUE_RULES
 from bot.dates.rules import RECENT_PAST_DAYS, DateMatch, Rules, add_months, make_date
 
@@ -29,11 +29,11 @@ def _numeric_year_month_day(m: re.Match[str], today: date) -> DateMatch:
     return DateMatch(make_date(int(m["y"]), int(m["m"]), int(m["d"]), numeric=True), m.end())
 
 
-_YEAR_WORDS = {"今年": 0, "明年": 1, "后年": 2}
+_YEAR_WORDS = {"前年": -2, "去年": -1, "今年": 0, "明年": 1, "后年": 2}
 
 
 @_WRITTEN.add(
-    rf"(?:(?P<y>{YEAR})\s*年|(?P<yw>今年|明年|后年))的?\s*(?P<m>{NUM})\s*{MONTH}\s*"
+    rf"(?:(?P<y>{YEAR})\s*年|(?P<yw>前年|去年|今年|明年|后年))的?\s*(?P<m>{NUM})\s*{MONTH}\s*"
     rf"(?P<d>{NUM})(?![0-9])(?:\s*[日号曰])?"
 )
 def _year_month_day(m: re.Match[str], today: date) -> DateMatch:
@@ -64,8 +64,17 @@ def month_day(month: int, day_of_month: int, end: int, today: date, numeric: boo
     return DateMatch(day, end, past_hint=hint)
 
 
-@_WRITTEN.add(rf"(?P<m>{NUM})\s*{MONTH}\s*(?P<d>{NUM})(?![0-9])(?:\s*[日号曰])?")
+_FESTIVAL_NUMERALS = frozenset(
+    {"二月二", "三月三", "五月五", "六月六", "七月七", "七月十五", "八月十五", "九月九"}
+)
+"""Chinese-numeral month/days without 日/号 that are also lunar festivals' names."""
+
+
+# 好 for 号 (same sound, pinyin input) only after a month: a bare 10好 is no date.
+@_WRITTEN.add(rf"(?P<m>{NUM})\s*{MONTH}\s*(?P<d>{NUM})(?![0-9])(?:\s*[日号曰好])?")
 def _month_day_cn(m: re.Match[str], today: date) -> DateMatch:
+    if m[0] in _FESTIVAL_NUMERALS:  # 二月二 (龙抬头), 八月十五: lunar or the calendar's? Ask
+        raise reject("vague", what=m[0])
     return month_day(number(m["m"]), number(m["d"]), m.end(), today, numeric=False)
 
 

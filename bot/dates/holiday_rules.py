@@ -128,10 +128,11 @@ _LUNAR_DAY = (
 @HOLIDAY_RULES.add(
     rf"(?:农历|阴历)\s*(?P<m>[正冬腊]|[一二三四五六七八九十]{{1,2}}|[0-9]{{1,2}})月\s*(?P<d>{_LUNAR_DAY})"
     rf"|(?P<m2>[正腊])月\s*(?P<d2>{_LUNAR_DAY})"
+    r"|大年(?P<d3>初[一二三四五六七八九十])"  # 大年初三 = 正月初三
 )
 def _lunar_date(m: re.Match[str], today: date) -> DateMatch:
-    month_word = m["m"] or m["m2"]
-    day_word = (m["d"] or m["d2"]).removeprefix("初").replace("廿", "二十")
+    month_word = m["m"] or m["m2"] or "正"
+    day_word = (m["d"] or m["d2"] or m["d3"]).removeprefix("初").replace("廿", "二十")
     month = _LUNAR_MONTHS.get(month_word) or cn_number(month_word)
     day_of_month = cn_number(day_word)
     if not month or not day_of_month or month > 12 or day_of_month > 30:

@@ -7,6 +7,7 @@ are what :mod:`bot.core.numbers` calls digits (ASCII and full-width): NFKC would
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bot.core.numbers import ASCII_DIGITS, is_digit, parse_int
@@ -76,6 +77,20 @@ def number(token: str) -> int:
     return value
 
 
+_TYPOS = {
+    "名天": "明天",
+    "夏午": "下午",
+    "下州": "下周",
+    "这州": "这周",
+    "本州": "本周",
+    "星其": "星期",
+    "点伴": "点半",
+    "典": "点",
+}
+"""Same-sound slips of pinyin input in date and time words (each the length of its fix)."""
+_TYPO = re.compile(r"名天|夏午|[下这本]州|星其|点伴|(?<=[0-9一二三四五六七八九十两])典")
+
+
 def normalise(raw: str) -> tuple[str, list[int]]:
     """NFKC-normalise character by character; also return, for each position of the result
     (and its end), the index of the raw character it came from, so that ``rest`` keeps the
@@ -89,4 +104,5 @@ def normalise(raw: str) -> tuple[str, list[int]]:
         parts.append(normal)
         origin.extend([index] * len(normal))
     origin.append(len(raw))
-    return "".join(parts), origin
+    text = _TYPO.sub(lambda m: _TYPOS[m.group(0)], "".join(parts))
+    return text, origin

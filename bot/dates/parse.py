@@ -6,7 +6,9 @@
 an hour 1-5 such as "3点" or "3:00" without 上午/下午, a part of day without an hour
 (明天下午, 明天一早; 中午 alone is 12:00), 晚上12点, a month/day that passed within the last
 31 days (a typo?), a bare weekday that is today and over, a time already over today (今天7点
-said at 10:00 offers 19:00), vague words (下周, 下个月, 12月, 过几天, 一会儿, 初一, 十五 alone) and
+said at 10:00 offers 19:00), vague words (下周, 下个月, 12月, 过几天, 一会儿, 初一, 十五 alone), two
+dates (明天或后天), a festival's numerals (二月二: lunar or not?), N个月后 landing on a day the
+month lacks (1月31日 + 1个月) and
 impossible dates (2月30日, 25点) are all answered with a question instead of a datetime. This
 module is the entry point and the checks on the result (in the past, too far ahead); the
 rules live in date_rules (written dates), relative_rules, holiday_rules, time_rules and
@@ -16,14 +18,16 @@ durations. :func:`bot.dates.read_reminder` adds what a typed reminder needs (fil
 Accepted forms (full-width input is fine, it is NFKC-normalised first):
 
 * dates: 2026-12-10, 2026/12/10, 2026.12.10, 20261210, 2026年12月10日/号, 26年12月10日,
-  二〇二六年十二月十日, 今年/明年/后年12月10日, 12月10日/号, 12/10, 12-10, 12.10 (month
-  first; a month/day over for more than 31 days is next year's), 10号 (this month, next
-  month's once past), 本月/下个月/下下个月10号, 月底, 下个月底, 12月底, 今天, 明天/明儿,
+  二〇二六年十二月十日, 今年/明年/后年12月10日 (去年/前年: refused as past), 12月10日/号,
+  12/10, 12-10, 12.10 (month first; a month/day over for more than 31 days is next year's),
+  10号 (this month, next month's once past), 本月/下个月/下下个月10号, 月底, 下个月底,
+  12月底, 今天, 明天/明儿,
   后天, 大后天, 大大后天, 今晚/明晚/今早/明早 (a date with a part of day), N天后, N周后,
   N个月后, 半个月后 (+15 days), N年后, 半年后, 周一..周日 (the coming one, today counts),
   星期X, 礼拜X, 下周X / 下下周X (weeks run Monday to Sunday), 本周X, 这周X;
 * holidays, the next one: 元旦, 情人节, 五一, 国庆, 平安夜, 圣诞 and other fixed dates; 春节,
-  除夕, 元宵, 端午, 七夕, 中秋, 重阳, 腊八, 正月十五, 腊月二十三, 农历八月十五 (lunardate);
+  除夕, 元宵, 端午, 七夕, 中秋, 重阳, 腊八, 正月十五, 腊月二十三, 农历八月十五, 大年初三
+  (lunardate);
   清明, 冬至 (chinesecalendar's solar terms); 明年春节;
 * times, after a date, before it (下午3点 明天) or alone (= today): 09:00, 9:30, 3.30 (after a
   date or part of day), 9点, 9点半, 9点30(分), 9点一刻, 9时, 3pm, 9am, 这个时候 (now's time),
@@ -32,7 +36,8 @@ Accepted forms (full-width input is fine, it is NFKC-normalised first):
 * durations from now: N小时后, 半小时后, N个半小时后, 1.5小时后, N分钟后, 过10分钟, N秒后.
 
 Numbers may be written with Chinese numerals up to 99 (十二月十日, 两天后, 下午三点). Common
-typos inside the date are read as meant (3店, 12越10日, 10曰, 明填, 下舞, 星期无).
+typos inside the date are read as meant (3店, 10典, 12越10日, 10曰, 12月10好, 明填, 名天, 下舞,
+下五, 上无, 夏午, 下州三, 星其五, 星期无, 3点伴), and minutes after 零 (3点零5分).
 
 Issue 17 holdout (421 phrases, now Tuesday 2026-11-24 10:00, ``bench/dates_accuracy.py``),
 before / after these rules: wrong datetimes 12 / 1, crashes 0 / 0, asked back although clear
@@ -61,8 +66,11 @@ MAX_YEARS_AHEAD = 3
 """Reminders further ahead than this are refused."""
 
 _SEPARATORS = " \t\r\n,，、;；:：\u3000"
-_AFTER = re.compile(r"\s*(?:以后|之后|后)")
-"""After a date (12月10日后): which day is meant? Ask."""
+_AFTER = re.compile(
+    r"\s*(?:以后|之后|后(?![天日])"
+    rf"|(?:或者?|还是|或是)\s*(?=[0-9{CN}今明后大下本这周星礼月]))"
+)
+"""After a date: 12月10日后 (which day?), 明天或后天, 12月10日或11日 (which one?): ask."""
 _UNREAD_TIME = re.compile(
     rf"[^0-9{CN}\s]{{0,2}}\s*(?:[0-9]{{1,2}}|[{CN}]{{1,3}})\s*(?:点|时|:|pm|am)", re.I
 )
@@ -127,7 +135,7 @@ def _parse(text: str, now: datetime, allow_past: bool) -> When:
         while pos < len(body) and body[pos] in " \t的":
             pos += 1
         if after := _AFTER.match(body, date_end):
-            raise reject("vague", what=body[: after.end()])
+            raise reject("vague", what=body[: _second_date_end(body, after.end(), today)])
     implied_period = found_date.period if found_date else None
     found_time = match_time(body, pos, implied_period, body[:date_end], now.time())
     if found_date is None and found_time is None:
@@ -153,6 +161,15 @@ def _parse(text: str, now: datetime, allow_past: bool) -> When:
     _check_not_too_far(at, now, has_time=has_time)
     end = max(found_time.end if found_time else 0, found_date.end if found_date else 0)
     return When(at=at, rest=rest_after(end), has_time=has_time)
+
+
+def _second_date_end(body: str, start: int, today: date) -> int:
+    """Where the other date of 明天或后天 ends (``start`` when there is none), for the question."""
+    try:
+        found = match_date(body[start:], today)
+    except Reject:
+        found = None
+    return start + found.end if found is not None else start
 
 
 def _date_after_time(body: str, end: int, today: date) -> DateMatch | None:

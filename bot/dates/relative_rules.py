@@ -62,13 +62,14 @@ def _weeks_later(m: re.Match[str], today: date) -> DateMatch:
 def _months_later(m: re.Match[str], today: date) -> DateMatch:
     if m["half"]:
         return DateMatch(today + timedelta(days=15), m.end())
-    return DateMatch(add_months(today, number(m["n"])), m.end())
+    # 1月31日 + 1个月: 2月 has no 31st; which day is meant is not sure, so ask
+    return DateMatch(add_months(today, number(m["n"]), clamp=False), m.end())
 
 
 @RELATIVE_RULES.add(rf"(?:(?P<half>半)|(?P<n>{COUNT})\s*)年{_LATER}")
 def _years_later(m: re.Match[str], today: date) -> DateMatch:
     months = 6 if m["half"] else 12 * number(m["n"])
-    return DateMatch(add_months(today, months), m.end())
+    return DateMatch(add_months(today, months, clamp=False), m.end())
 
 
 _NAMED_MONTHS = {

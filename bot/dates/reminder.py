@@ -5,7 +5,12 @@
 date (提醒我, 帮我设个提醒：, 记得) and right after it (提醒我), deadline words (截止12月10日,
 12月10日前/之前/为止, 下午3点左右), and a weekday in brackets after a date (12月10日(周四)),
 which must agree with the date or the user is asked. A date that does not come first
-(交材料，明天下午3点) is looked for further on.
+(交材料，明天下午3点) is looked for further on: after a separator or words like 是/在, or
+anywhere when it is unmistakable (资格审核12月10日截止, 成绩单明天上午10点去打印: a full
+month and day, a year, 今天/明天/后天, 下周三); a bare 5号 or a holiday's name inside the text
+is no date (带5号电池, 交中秋节活动材料). The words around a date cut out of the text join
+without a space. Filler and deadline words at the end go too (领证书，到时候叫我;
+继续教育截止).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 
 from bot.dates.date_rules import match_date
 from bot.dates.durations import match_duration
-from bot.dates.numbers import normalise
+from bot.dates.numbers import MONTH, NUM, YEAR, normalise
 from bot.dates.parse import When, parse_when
 from bot.dates.refusals import NotUnderstood, refusal
 from bot.dates.relative_rules import weekday_number
@@ -24,6 +29,7 @@ _SEP = r"[\s,，、;；:：.。!！~～]*"
 _FILLER = re.compile(
     r"(?:(?:请|麻烦你?|帮我|帮忙|给我|我要|我想|你)?\s*"
     r"(?:设置?|定|加|建|添加|新建|订|设定|弄)?\s*一?个?\s*(?:提醒|闹钟|备忘)(?:我|一下|下)?"
+    r"|到时候?(?:记得)?(?:叫|提醒|通知|喊)我(?:一下|一声)?|记得提醒我(?:一下|一声)?"
     r"|记得要?|别忘了?|别忘记|不要忘了?|不要忘记|记住|叫我|通知我|记一下|帮我|麻烦|请"
     r"|截止(?:到|日期?为?|时间为?)?|截至|最晚|最迟|不晚于|务必在|必须在|要在|在|于|我)" + _SEP
 )
@@ -36,7 +42,22 @@ _AFTER_DATE = re.compile(
     r"(?:之前|以前|前(?![往台面去])|为止|截止(?:日期)?|截至|到期|左右|前后"
     r"|提醒我一下|提醒一下|提醒我|叫我|通知我|记得要?)" + _SEP
 )
-_TRAILING = re.compile(r"(?:截止(?:日期)?|截至|在|于|是)?" + _SEP + "$")
+_TRAILING = re.compile(
+    r"(?:截[止至](?:日期|时间)?(?:到|为|是)?|最[晚迟](?:到|在)?|在|于|是)?" + _SEP + "$"
+)
+_TAIL = re.compile(
+    r"(?:" + _SEP + r"(?:截[止至]|为止|到期)"
+    r"|" + _SEP + r"(?:到时候?)?(?:记得)?(?:叫|提醒|通知|喊)我(?:一下|一声)?(?:哦|哈|啊|呀)?"
+    r")" + _SEP + "$"
+)
+"""Deadline words and filler at the end of the text (继续教育截止; 领证书，到时候叫我)."""
+_STRONG = re.compile(
+    rf"(?:{YEAR}\s*年\s*)?{NUM}\s*{MONTH}\s*{NUM}\s*[日号曰]|[0-9]{{4}}\s*[-/.年]"
+    r"|今天|明天|后天|大后天|今晚|明晚|明早|今早"
+    r"|(?:下下|下|本|这)个?(?:周|星期|礼拜)[一二三四五六日天1-7]"
+)
+"""Dates clear enough to be one wherever they stand (资格审核12月10日截止, 成绩单明天去打印);
+a bare 5号 or a holiday's name is a date further on only after a separator."""
 _WEEKDAY_NAMES = "一二三四五六日"
 _TIME_WORD = re.compile(
     r"(?:早上|上午|中午|下午|傍晚|晚上|凌晨)\s*[0-9０-９一二三四五六七八九十两]"
@@ -95,7 +116,7 @@ def _clean_rest(rest: str) -> str:
         if not found or not found.end():
             break
         rest = rest[found.end() :]
-    return rest.strip()
+    return _TAIL.sub("", rest).strip()
 
 
 def _date_further_on(text: str, now: datetime, allow_past: bool) -> When | NotUnderstood | None:
@@ -111,7 +132,11 @@ def _date_further_on(text: str, now: datetime, allow_past: bool) -> When | NotUn
             return result
         if not _starts_with_date(text[index:], now):
             continue  # a time alone further on (明填下午3点): which day is not sure
-        if result.rest and not _BEFORE_A_DATE.search(text[:index]):
+        if (
+            result.rest
+            and not _BEFORE_A_DATE.search(text[:index])
+            and not _STRONG.match(normalise(text[index:])[0])
+        ):
             continue  # inside the text (带5号电池, 交中秋节活动材料): not a date
         before = _TRAILING.sub("", text[:index])
         for _ in range(4):
@@ -120,8 +145,8 @@ def _date_further_on(text: str, now: datetime, allow_past: bool) -> When | NotUn
                 break
             before = before[found.end() :]
         rest = _clean_rest(result.rest)
-        joined = f"{before} {rest}" if before and rest else before or rest
-        return When(at=result.at, rest=joined.strip(), has_time=result.has_time)
+        joined = _join(before, rest)
+        return When(at=result.at, rest=_TAIL.sub("", joined).strip(), has_time=result.has_time)
     return None
 
 
@@ -139,8 +164,21 @@ def _time_further_on(
         return result
     before = _TRAILING.sub("", rest[: time_word.start()])
     after = _clean_rest(result.rest)
-    joined = f"{before} {after}" if before and after else before or after
+    joined = _join(before, after)
     return When(at=result.at, rest=joined, has_time=True)
+
+
+def _join(before: str, after: str) -> str:
+    """The text around a date cut out of it: Chinese joins without a space (资格审核结果公布),
+    other writing with one."""
+    before, after = before.strip(), after.strip()
+    if not before or not after:
+        return before or after
+    cjk = _CJK.match(before[-1]) and _CJK.match(after[0])
+    return before + after if cjk else f"{before} {after}"
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _starts_with_date(text: str, now: datetime) -> bool:

@@ -23,13 +23,17 @@ _PERIOD_KINDS = {
     "大早上": "am",
     "一早": "am",
     "上午": "am",
-    "上舞": "am",
+    "上舞": "am",  # typos (same sound)
+    "上无": "am",
+    "上五": "am",
     "早": "am",
     "凌晨": "small_hours",
     "中午": "noon",
     "午间": "noon",
     "下午": "pm",
-    "下舞": "pm",  # typo (same sound)
+    "下舞": "pm",  # typos (same sound)
+    "下无": "pm",
+    "下五": "pm",
     "午后": "pm",
     "傍晚": "dusk",
     "黄昏": "dusk",
@@ -59,7 +63,7 @@ _TIME_DOT = re.compile(r"(?P<h>[0-9]{1,2})\.(?P<mi>[0-9]{2})(?![0-9])")
 _TIME_DIAN = re.compile(
     rf"(?P<h>{NUM})\s*(?:点钟|点|时|店)"
     rf"(?:(?P<half>半)|(?P<quarter>一刻|三刻)|整"
-    rf"|(?P<mi>[0-9]{{1,2}}(?![0-9])|[{CN}]{{2,3}})分?|(?P<mi_one>[{CN}])分)?"
+    rf"|(?:[零〇](?=[0-9{CN}]))?(?:(?P<mi>[0-9]{{1,2}}(?![0-9])|[{CN}]{{2,3}})分?|(?P<mi_one>[{CN}])分))?"
 )
 _AM_PM = re.compile(
     r"(?P<h>[0-9]{1,2})(?:\s*:\s*(?P<mi>[0-9]{2}))?\s*(?P<ap>[aApP])\.?\s*[mM]\.?(?![a-zA-Z])"
