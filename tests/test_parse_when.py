@@ -297,7 +297,7 @@ def test_only_the_first_200_characters_are_read() -> None:
 
 
 def test_result_is_in_the_time_zone_of_now() -> None:
-    utc_now = NOW.astimezone(ZoneInfo("UTC"))
+    utc_now = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("UTC"))
     result = parse_when("明天下午3点", utc_now)
     assert isinstance(result, When)
     assert result.at == datetime(2026, 11, 25, 15, 0, tzinfo=ZoneInfo("UTC"))

@@ -204,6 +204,7 @@ class DateTexts(Strict):
     no_such_day: NonEmpty
     no_such_day_in_year: NonEmpty
     month_day_past: NonEmpty
+    month_day_last_year: NonEmpty
     this_month_day_past: NonEmpty
     this_week_day_past: NonEmpty
     weekday_today_past: NonEmpty

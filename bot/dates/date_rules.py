@@ -41,6 +41,13 @@ def _year_month_day(m: re.Match[str], today: date) -> DateMatch:
     return DateMatch(make_date(year, number(m["m"]), number(m["d"])), m.end())
 
 
+def _last_year(month: int, day_of_month: int, today: date) -> date | None:
+    try:
+        return date(today.year - 1, month, day_of_month)
+    except ValueError:
+        return None
+
+
 def month_day(month: int, day_of_month: int, end: int, today: date, numeric: bool) -> DateMatch:
     """A month and day without a year: this year's, or next year's once it is well past."""
     try:
@@ -51,6 +58,17 @@ def month_day(month: int, day_of_month: int, end: int, today: date, numeric: boo
         # this year's February is over: the next 29 February, or a refusal naming next year
         return DateMatch(make_date(today.year + 1, month, day_of_month), end)
     if day >= today:
+        recent = _last_year(month, day_of_month, today)
+        if recent is not None and (today - recent).days <= RECENT_PAST_DAYS:
+            # 12月20日 said on 15 January: last month's, a typo, or next December? Ask
+            hint = refusal(
+                "month_day_last_year",
+                month=month,
+                day=day_of_month,
+                at=recent.isoformat(),
+                example=day.isoformat(),
+            )
+            return DateMatch(recent, end, past_hint=hint)
         return DateMatch(day, end)
     if (today - day).days > RECENT_PAST_DAYS:
         later = make_date(today.year + 1, month, day_of_month)

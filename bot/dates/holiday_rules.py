@@ -127,7 +127,7 @@ _LUNAR_DAY = (
 
 @HOLIDAY_RULES.add(
     rf"(?:农历|阴历)\s*(?P<m>[正冬腊]|[一二三四五六七八九十]{{1,2}}|[0-9]{{1,2}})月\s*(?P<d>{_LUNAR_DAY})"
-    rf"|(?P<m2>[正腊])月\s*(?P<d2>{_LUNAR_DAY})"
+    rf"|(?P<m2>[正冬腊])月\s*(?P<d2>{_LUNAR_DAY})"
     r"|大年(?P<d3>初[一二三四五六七八九十])"  # 大年初三 = 正月初三
 )
 def _lunar_date(m: re.Match[str], today: date) -> DateMatch:

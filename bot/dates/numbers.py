@@ -27,7 +27,7 @@ _CN_DIGITS = {
     "八": 8,
     "九": 9,
 }
-CN = "零〇一二两三四五六七八九十"
+CN = "零〇一二两三四五六七八九十廿"
 """Characters of a Chinese numeral."""
 NUM = rf"(?:[0-9]{{1,2}}|[{CN}]{{1,3}})"
 """Pattern of a month, day, hour or minute."""
@@ -44,6 +44,8 @@ def cn_number(token: str) -> int | None:
     value = parse_int(token, max_digits=4)
     if value is not None:
         return value
+    if token.startswith("廿") and len(token) <= 2:  # 廿五 = 二十五
+        token = "二十" + token[1:]
     head, ten, tail = token.partition("十")
     if not ten:
         if len(token) == 1:

@@ -71,6 +71,17 @@ _AFTER = re.compile(
     rf"|(?:或者?|还是|或是)\s*(?=[0-9{CN}今明后大下本这周星礼月]))"
 )
 """After a date: 12月10日后 (which day?), 明天或后天, 12月10日或11日 (which one?): ask."""
+_TWO_DAYS = re.compile(
+    r"(?:下下|下|本|这)?(?:周|星期|礼拜)[一二三四五六日天]"
+    r"(?:\s*[、和或/]\s*(?:周|星期|礼拜)?|(?:周|星期|礼拜))[一二三四五六日天](?![号日月])"
+    r"|(?:今|明|后|大后)天\s*[、和或/]?\s*(?:明|后|大后)天"
+)
+"""Two days where one is meant (周三周四, 周三、四, 明天后天)."""
+_OTHER_TIME = re.compile(
+    rf"\s*(?:到|至|或者?|还是|-|~|～|—)\s*(?:下午|上午|晚上|早上)?\s*(?:[0-9]{{1,2}}|[{CN}]{{1,3}})"
+    r"\s*(?:点|时|:|：)"
+)
+"""A second time after the first (下午3点到5点, 9点或10点): a range or a choice, ask."""
 _UNREAD_TIME = re.compile(
     rf"[^0-9{CN}\s]{{0,2}}\s*(?:[0-9]{{1,2}}|[{CN}]{{1,3}})\s*(?:点|时|:|pm|am)", re.I
 )
@@ -129,6 +140,8 @@ def _parse(text: str, now: datetime, allow_past: bool) -> When:
         _check_not_too_far(at, now, has_time=True)
         return When(at=at, rest=rest_after(end), has_time=True)
 
+    if two := _TWO_DAYS.match(body):  # 周三周四, 明天后天: which one?
+        raise reject("vague", what=two[0])
     found_date = match_date(body, today)
     date_end = pos = found_date.end if found_date else 0
     if found_date is not None:
@@ -140,6 +153,8 @@ def _parse(text: str, now: datetime, allow_past: bool) -> When:
     found_time = match_time(body, pos, implied_period, body[:date_end], now.time())
     if found_date is None and found_time is None:
         raise reject("unrecognised")
+    if found_time is not None and (other := _OTHER_TIME.match(body, found_time.end)):
+        raise reject("vague", what=body[pos : other.end()])  # 下午3点到5点, 9点或10点
     if found_time is None and _UNREAD_TIME.match(body, pos):
         raise reject("unrecognised")  # 明天下舞4点: never 09:00 with the time in the text
     if found_time is None and _DAY_PART.match(body, pos):

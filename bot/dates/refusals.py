@@ -22,6 +22,7 @@ CODES = frozenset(
         "no_such_day",
         "no_such_day_in_year",
         "month_day_past",
+        "month_day_last_year",
         "this_month_day_past",
         "this_week_day_past",
         "weekday_today_past",

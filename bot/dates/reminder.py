@@ -28,9 +28,11 @@ from bot.dates.relative_rules import weekday_number
 _SEP = r"[\s,，、;；:：.。!！~～]*"
 _FILLER = re.compile(
     r"(?:(?:请|麻烦你?|帮我|帮忙|给我|我要|我想|你)?\s*"
-    r"(?:设置?|定|加|建|添加|新建|订|设定|弄)?\s*一?个?\s*(?:提醒|闹钟|备忘)(?:我|一下|下)?"
-    r"|到时候?(?:记得)?(?:叫|提醒|通知|喊)我(?:一下|一声)?|记得提醒我(?:一下|一声)?"
-    r"|记得要?|别忘了?|别忘记|不要忘了?|不要忘记|记住|叫我|通知我|记一下|帮我|麻烦|请"
+    r"(?:设置?|定|加|建|添加|新建|订|设定|弄)?\s*一?个?\s*(?:提醒|闹钟|备忘)"
+    r"(?:我(?:一下|一声|下(?=[\s,，、:：]))?|一下|下(?=[\s,，、:：]))?"
+    r"|到时候?(?:记得)?(?:叫|提醒|通知|喊)我?(?:一下|一声|下(?=[\s,，、:：]))?"
+    r"|记得提醒我(?:一下|一声)?"
+    r"|记得要?|别忘了?|别忘记|不要忘了?|不要忘记|记住|叫我|通知我|记一?下|帮我|麻烦|请"
     r"|截止(?:到|日期?为?|时间为?)?|截至|最晚|最迟|不晚于|务必在|必须在|要在|在|于|我)" + _SEP
 )
 _BRACKET_WEEKDAY = re.compile(
@@ -54,7 +56,8 @@ _TAIL = re.compile(
 _STRONG = re.compile(
     rf"(?:{YEAR}\s*年\s*)?{NUM}\s*{MONTH}\s*{NUM}\s*[日号曰]|[0-9]{{4}}\s*[-/.年]"
     r"|今天|明天|后天|大后天|今晚|明晚|明早|今早"
-    r"|(?:下下|下|本|这)个?(?:周|星期|礼拜)[一二三四五六日天1-7]"
+    r"|(?:下下|下|本|这)?个?(?:周|星期|礼拜)[一二三四五六日天1-7]"
+    rf"|(?:下下|下|本|这)个?月\s*{NUM}\s*[号日]"
 )
 """Dates clear enough to be one wherever they stand (资格审核12月10日截止, 成绩单明天去打印);
 a bare 5号 or a holiday's name is a date further on only after a separator."""
@@ -123,7 +126,7 @@ def _date_further_on(text: str, now: datetime, allow_past: bool) -> When | NotUn
     """The first date/time that is not at the start (交材料，明天下午3点), with the words
     before it as the text; None when there is none."""
     for index in range(1, len(text)):
-        if text[index - 1].isdigit() or text[index] not in _STARTS:
+        if text[index - 1].isdigit() or text[index] not in _STARTS or text[index - 1] in "最每":
             continue
         result = parse_when(text[index:], now, allow_past=allow_past)
         if isinstance(result, NotUnderstood):
