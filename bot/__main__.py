@@ -141,7 +141,9 @@ def cmd_ask(questions: list[str], *, as_json: bool) -> int:
                 # classifier: topic, probability; nearest: topic, similarity, closest example
                 "learned": [[shown.get(t, t), p] for t, p in match.learned],
                 "nearest": [[shown.get(t, t), s, e] for t, s, e in nearest],
-                "outside": match.outside,  # the score of "out of scope"
+                # in scope vs out of scope (mean log-odds, keyword bonus); answered from gate
+                "in_scope": match.in_scope,
+                "gate": matcher.store.matcher.weights.gate,
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
         else:

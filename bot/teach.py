@@ -171,11 +171,14 @@ class Teaching:
         return Text.join("\n", (text.strip(), fill(teach.votes, votes=Text.join("、", picked))))
 
     def _buttons(self, row: UnansweredQuestion, votes: Sequence[Vote]) -> Rows:
-        """Voted topics first, then the matcher's candidates; other topics; out of scope."""
+        """Voted topics first, then the matcher's candidates, then the topic classifier's best
+        guesses (a question that reads as out of scope has no candidates); other topics; out of
+        scope."""
         content = self.store.current
         match = self.store.matcher.match(row.example)
         likely: list[str] = []
-        for topic in (*(v.topic for v in votes), *(t for t, _ in match.candidates)):
+        guesses = (t for t, _ in (*match.candidates, *match.learned))
+        for topic in (*(v.topic for v in votes), *guesses):
             if topic not in likely and topic_label(content, topic) is not None:
                 likely.append(topic)
         teach = content.ui.teach

@@ -29,16 +29,18 @@ def test_ask_json_explains_classifier_nearest_examples_and_out_of_scope() -> Non
     assert result.returncode == 0, result.stderr
     lost, weather, vague = (json.loads(line) for line in result.stdout.splitlines())
     for row in (lost, weather, vague):
-        assert {"learned", "nearest", "outside", "matched", "candidates"} <= set(row)
-        assert isinstance(row["outside"], float | int)
+        assert {"learned", "nearest", "in_scope", "gate", "matched", "candidates"} <= set(row)
+        assert isinstance(row["gate"], float | int)
         assert len(row["nearest"]) <= 3
         for topic, similarity, example in row["nearest"]:
             assert isinstance(topic, str) and 0 < similarity <= 1 and example
     assert lost["learned"][0][0] == "lost_ticket"
     assert lost["nearest"][0][0] == "lost_ticket"
     assert abs(sum(p for _, p in lost["learned"]) - 1) < 0.2  # the top five of a distribution
-    assert weather["learned"][0][0] == "out_of_scope"  # the bank's key, as in content
-    assert weather["outside"] > lost["outside"]
+    assert lost["topic"] == "lost_ticket" and weather["topic"] is None
+    # the scope model: the lost ticket reads as this exam's question, the weather does not
+    assert isinstance(lost["in_scope"], float) and isinstance(weather["in_scope"], float)
+    assert weather["in_scope"] < weather["gate"] <= lost["in_scope"] + 2 * lost["score"] / 4
 
 
 def test_ask_plain_explains_the_match() -> None:

@@ -48,7 +48,7 @@ def test_nearest_example_and_exact_examples() -> None:
 
 def test_judge_answers_examples_exactly_and_keeps_out_of_scope_out() -> None:
     keywords = Matcher({"review": {"复核": 1.0}, "links": {"官网": 1.0}})
-    judge = Judge(keywords, BANK, Weights(alpha=0.5, temperature=1.0, margin=0.3))
+    judge = Judge(keywords, BANK, Weights(alpha=0.5, temperature=1.0, gate=0.0))
     assert judge.match("分数不对想复查！").topic == "review"  # an example, punctuation aside
     assert judge.match("讲个笑话").kind == "out_of_scope"
     assert judge.match("复核截止了吗").topic == "review"  # keyword and classifier agree

@@ -75,17 +75,20 @@ class SettingsFile(Strict):
 
 
 class LearnedSettings(Strict):
-    """How keywords, the classifier and the nearest example are weighed (bot/faq/decide.py).
+    """How keywords and the two classifiers are weighed (bot/faq/decide.py ``Weights``).
 
     Chosen by cross-validation on content/examples.yaml: ``bench/crossval.py``.
     """
 
-    alpha: float = Field(default=0.1, gt=0, le=10)
-    temperature: float = Field(default=8.0, gt=0, le=100)
+    alpha: float = Field(default=0.5, gt=0, le=10)
+    temperature: float = Field(default=2.0, gt=0, le=100)
     learned_weight: float = Field(default=2.0, ge=0, le=10)
-    nearest_weight: float = Field(default=0.5, ge=0, le=10)
     keyword_cap: float = Field(default=1.0, gt=0, le=10)
-    margin: float = Field(default=0.35, ge=0, le=1)
+    clear: float = Field(default=0.5, ge=0, le=1)
+    gate: float = Field(default=0.0, ge=-10, le=10)
+    keyword_bonus: float = Field(default=0.5, ge=0, le=10)
+    topic_bonus: float = Field(default=1.0, ge=0, le=10)
+    decline: float = Field(default=-1.0, ge=-10, le=10)
     suggest: float = Field(default=0.15, ge=0, le=1)
 
 

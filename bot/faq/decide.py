@@ -1,20 +1,23 @@
-"""The answer to a typed question: keywords, a classifier and nearest examples, weighed together.
+"""The answer to a typed question: keywords and two classifiers learned from the example bank.
 
-Three kinds of evidence per topic, each in [0, 1]:
+Two questions are decided apart, because they fail in different ways:
 
-* keywords (``matcher.py``): the phrases authors wrote, with typo tolerance, capped at
-  ``keyword_cap`` and scaled to 1, so one certain phrase counts fully and more add nothing;
-* the classifier (``learned.py``): how much the question reads like the topic's examples;
-* the nearest example (``examples.py``): the similarity of the single closest example.
+* **which topic?** Each topic's score is its keywords (``matcher.py``, capped at
+  ``keyword_cap`` and scaled to 1, so one certain phrase counts fully) plus
+  ``learned_weight`` times the topic classifier's probability (``learned.py``, naive Bayes
+  over the topics' examples only). The best topic must be *clear*: at least ``clear`` of the
+  highest possible score.
+* **is it about this exam at all?** A second naive Bayes model weighs every in-scope example
+  against the out-of-scope ones (other exams, weather, chit-chat, near misses). Its mean
+  log-odds per known feature (so long and short questions compare) plus ``keyword_bonus``
+  when a keyword matched must reach ``gate``. Words naming another exam veto an answer.
 
-A topic's score is ``keywords + learned_weight * classifier + nearest_weight * nearest``;
-out of scope is a topic too (its examples), without keywords. A question asked exactly
-like an example (normalised) gets that example's topic. Otherwise the best topic is answered
-when it leads "out of scope" by ``margin`` of the highest possible score; topics above
-``suggest`` of it are offered as "did you mean". Weights and thresholds come from
-``faq.yaml`` (``learned``), chosen by cross-validation on the example bank
-(``bench/crossval.py``), never on an evaluation set. Words naming another exam still
-veto an answer.
+A clear topic that passes the gate is answered. Otherwise the topics above ``suggest`` of
+the maximum are offered as "did you mean", unless the question reads as out of scope (below
+``decline``): then the honest "not covered". A question asked exactly like an example
+(normalised) gets that example's topic. Every number comes from ``faq.yaml`` (``learned``),
+chosen by cross-validation on the example bank (``bench/crossval.py``), never on an
+evaluation set.
 """
 
 from __future__ import annotations
@@ -24,25 +27,103 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from bot.faq.examples import OUT_OF_SCOPE, ExampleIndex
-from bot.faq.learned import NaiveBayes
+from bot.faq.learned import NaiveBayes, features, soften
 from bot.faq.matcher import COMMAND_SCORE, Kind, Match, Matcher
+
+IN, OUT = "in", "out"
+"""The scope model's two classes."""
 
 
 @dataclass(frozen=True)
 class Weights:
     """How the evidence is combined (``faq.yaml`` ``learned``)."""
 
-    alpha: float = 0.1  # naive Bayes smoothing
-    temperature: float = 8.0  # flattens naive Bayes' log-odds into probabilities
+    alpha: float = 0.5  # naive Bayes smoothing (both models)
+    temperature: float = 2.0  # flattens the topic model's log-odds into probabilities
     learned_weight: float = 2.0
-    nearest_weight: float = 0.5
     keyword_cap: float = 1.0  # keyword score that counts as certain
-    margin: float = 0.35  # lead over "out of scope" needed to answer, share of the maximum
-    suggest: float = 0.15  # score needed to be offered as "did you mean", share of the maximum
+    clear: float = 0.5  # the best topic's share of the maximum needed to answer
+    gate: float = 0.0  # in-scope mean log-odds (plus keyword_bonus) needed to answer
+    keyword_bonus: float = 0.5
+    topic_bonus: float = 1.0  # times the best topic's share of the maximum, added to the scope
+    decline: float = -1.0  # below this nothing is offered: "not covered"
+    suggest: float = 0.15  # share of the maximum needed to be offered as "did you mean"
 
     @property
     def maximum(self) -> float:
-        return 1.0 + self.learned_weight + self.nearest_weight
+        return 1.0 + self.learned_weight
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the models say about one question, before the weights' thresholds."""
+
+    scores: dict[str, float]  # topic -> keywords + learned_weight * probability
+    probabilities: dict[str, float]  # the topic model alone
+    scope: float | None  # in-scope mean log-odds plus the keyword bonus; None: nothing known
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision: the answered topic (or None) and the topics worth offering, best first."""
+
+    topic: str | None
+    offered: tuple[tuple[str, float], ...]
+
+
+def weigh(
+    keywords: Mapping[str, float],
+    topic_logs: Mapping[str, float],
+    scope_logs: Mapping[str, float],
+    known: int,
+    w: Weights,
+) -> Evidence:
+    """Combine keyword scores, topic log-likelihoods and the scope model's log-likelihoods."""
+    probabilities = soften(topic_logs, w.temperature)
+    scores: dict[str, float] = defaultdict(float)
+    for topic, value in keywords.items():
+        scores[topic] += min(value, w.keyword_cap) / w.keyword_cap
+    for topic, p in probabilities.items():
+        scores[topic] += w.learned_weight * p
+    scope = None
+    if scope_logs and known:
+        scope = (scope_logs[IN] - scope_logs[OUT]) / known
+    if keywords:
+        scope = (scope or 0.0) + w.keyword_bonus
+    return Evidence(dict(scores), probabilities, scope)
+
+
+def verdict(evidence: Evidence, vetoed: bool, w: Weights, tiebreak: Mapping[str, float]) -> Verdict:
+    """Answer, offer or decline (the rule in this module's docstring)."""
+    scores = evidence.scores
+    order = sorted(scores, key=lambda t: (-scores[t], -tiebreak.get(t, 0.0), t))
+    scope = evidence.scope if evidence.scope is not None else float("-inf")
+    floor = w.suggest * w.maximum
+    offered = tuple((t, round(scores[t], 3)) for t in order if scores[t] >= floor)
+    if scope < w.decline:
+        offered = ()
+    if vetoed or not order:
+        return Verdict(None, offered)
+    best = order[0]
+    share = scores[best] / w.maximum
+    if scope + w.topic_bonus * share >= w.gate and share >= w.clear:
+        return Verdict(best, offered)
+    return Verdict(None, offered)
+
+
+def scope_bank(
+    keywords: Matcher, inside: Mapping[str, Iterable[str]], outside: Iterable[str]
+) -> dict[str, list[str]]:
+    """The scope model's two classes: every topic's examples, and the out-of-scope ones.
+
+    Out-of-scope examples that name another exam are left out: the veto already refuses
+    those, and learning from them would teach the model that 继续教育 or 资格审核 are out of
+    scope, when only 一建's are.
+    """
+    return {
+        IN: [q for questions in inside.values() for q in questions],
+        OUT: [q for q in outside if not keywords.vetoed(q)],
+    }
 
 
 class Judge:
@@ -57,9 +138,22 @@ class Judge:
         self.keywords = keywords
         self.weights = weights
         bank = {topic: list(questions) for topic, questions in examples.items()}
-        self.classifier = NaiveBayes(bank, alpha=weights.alpha, prepare=keywords.prepare)
-        self.examples = ExampleIndex(bank, keywords.prepare)
-        self.topic_ids = keywords.topic_ids | {t for t in bank if t != OUT_OF_SCOPE}
+        inside = {t: q for t, q in bank.items() if t != OUT_OF_SCOPE}
+        prepare = keywords.prepare
+        cache: dict[str, set[str]] = {}
+
+        def featurize(question: str) -> set[str]:  # both models see most questions
+            found = cache.get(question)
+            if found is None:
+                found = cache[question] = features(prepare(question))
+            return found
+
+        alpha = weights.alpha
+        self.classifier = NaiveBayes(inside, alpha=alpha, featurize=featurize)
+        pooled = scope_bank(keywords, inside, bank.get(OUT_OF_SCOPE, []))
+        self.scope = NaiveBayes(pooled, alpha=alpha, featurize=featurize)
+        self.examples = ExampleIndex(bank, prepare)
+        self.topic_ids = keywords.topic_ids | set(inside)
 
     def match(self, question: str) -> Match:
         """Match one question; the :class:`Match` explains every part of the decision."""
@@ -79,43 +173,29 @@ class Judge:
                 nearest=((known, 1.0, norm),),
             )
         w = self.weights
-        learned = self.classifier.probabilities(norm, w.temperature)
-        nearest = self.examples.nearest(norm) if w.nearest_weight else {}
-        scores: dict[str, float] = defaultdict(float)
-        keyword_scores: dict[str, float] = defaultdict(float)
+        scope_logs, seen = self.scope.log_likelihoods_counted(norm)
+        evidence = weigh(
+            dict(found.candidates), self.classifier.log_likelihoods(norm), scope_logs, seen, w
+        )
+        exact: dict[str, float] = defaultdict(float)
         for hit in found.hits:
-            keyword_scores[hit.topic] += hit.weight
-        for topic, value in found.candidates:  # keywords and, behind them, the topic's text
-            scores[topic] += min(value, w.keyword_cap) / w.keyword_cap
-        for topic, p in learned.items():
-            scores[topic] += w.learned_weight * p
-        for topic, near in nearest.items():
-            scores[topic] += w.nearest_weight * near.similarity
-        outside = scores.pop(OUT_OF_SCOPE, 0.0)
-        order = sorted(scores, key=lambda t: (-scores[t], -keyword_scores[t], t))
+            exact[hit.topic] += hit.weight
+        decided = verdict(evidence, found.kind == "out_of_scope", w, exact)
+        learned = sorted(evidence.probabilities.items(), key=lambda i: -i[1])[:5]
         explained = replace(
             found,
-            learned=tuple(
-                (t, round(p, 3)) for t, p in sorted(learned.items(), key=lambda i: -i[1])[:5]
-            ),
-            nearest=tuple(
-                (n.topic, round(n.similarity, 3), n.example)
-                for n in sorted(nearest.values(), key=lambda n: -n.similarity)[:3]
-            ),
-            outside=round(outside, 3),
+            learned=tuple((t, round(p, 3)) for t, p in learned),
+            in_scope=None if evidence.scope is None else round(evidence.scope, 3),
+            candidates=decided.offered,
         )
-        floor = w.suggest * w.maximum
-        ranked = tuple((t, round(scores[t], 3)) for t in order if scores[t] >= floor)
-        best = order[0] if order else None
-        if found.kind == "out_of_scope" or best is None:
-            return replace(explained, candidates=ranked)
-        score = scores[best]
-        if score - outside >= w.margin * w.maximum:
-            return replace(
-                explained, kind="topic", topic=best, score=round(score, 3), candidates=ranked
-            )
+        top = decided.offered[0][1] if decided.offered else 0.0
+        if decided.topic is not None:
+            score = round(evidence.scores[decided.topic], 3)
+            return replace(explained, kind="topic", topic=decided.topic, score=score)
+        if found.kind == "out_of_scope":
+            return explained
         kind: Kind = "greeting" if found.greeting is not None else "none"
-        return replace(explained, kind=kind, topic=None, score=round(score, 3), candidates=ranked)
+        return replace(explained, kind=kind, topic=None, score=top)
 
     @property
     def min_score(self) -> float:

@@ -46,7 +46,12 @@ class Nearest:
 
 
 class ExampleIndex:
-    """TF-IDF vectors of every example; :meth:`nearest` ranks topics for a question."""
+    """TF-IDF vectors of every example; :meth:`nearest` ranks topics for a question.
+
+    The exact-example table is built at once; the vectors only when :meth:`nearest` is first
+    asked (``ask --json`` explains with it; answering needs only the exact table), so start-up
+    and a rebuild after teaching stay fast.
+    """
 
     def __init__(
         self, examples: Mapping[str, Iterable[str]], prepare: Callable[[str], str] = normalize
@@ -54,7 +59,7 @@ class ExampleIndex:
         self.texts: list[str] = []
         self.topics: list[str] = []
         self.exact: dict[str, str] = {}  # normalised example -> its topic
-        vectors: list[Counter[str]] = []
+        self._normalized: list[str] = []
         seen: set[tuple[str, str]] = set()
         for topic, questions in examples.items():
             for question in questions:
@@ -65,7 +70,16 @@ class ExampleIndex:
                 self.exact.setdefault(norm, topic)
                 self.texts.append(question)
                 self.topics.append(topic)
-                vectors.append(terms(norm))
+                self._normalized.append(norm)
+        self._postings: dict[str, list[tuple[int, float]]] | None = None
+        self.idf: dict[str, float] = {}
+        self.unseen_idf = 1.0
+
+    def _index(self) -> dict[str, list[tuple[int, float]]]:
+        """The inverted index of the examples' TF-IDF vectors (built once, on first use)."""
+        if self._postings is not None:
+            return self._postings
+        vectors = [terms(norm) for norm in self._normalized]
         total = len(vectors)
         df: Counter[str] = Counter()
         for vector in vectors:
@@ -73,13 +87,15 @@ class ExampleIndex:
         self.idf = {t: math.log((1 + total) / (1 + n)) + 1.0 for t, n in df.items()}
         self.unseen_idf = math.log(1 + total) + 1.0
         cutoff = max(2, COMMON * total)
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for number, vector in enumerate(vectors):
             weights = {t: (1 + math.log(c)) * self.idf[t] for t, c in vector.items()}
             length = math.sqrt(sum(w * w for w in weights.values())) or 1.0
             for term, weight in weights.items():
                 if df[term] <= cutoff:
-                    self.postings[term].append((number, weight / length))
+                    postings[term].append((number, weight / length))
+        self._postings = postings
+        return postings
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -89,12 +105,12 @@ class ExampleIndex:
         vector = terms(normalized)
         if not vector:
             return {}
+        postings = self._index()
         weights = {
             t: (1 + math.log(c)) * self.idf.get(t, self.unseen_idf) for t, c in vector.items()
         }
         length = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         dots: dict[int, float] = defaultdict(float)
-        postings = self.postings
         for term, weight in weights.items():
             entries = postings.get(term)
             if entries:

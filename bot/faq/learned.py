@@ -39,12 +39,16 @@ class NaiveBayes:
         *,
         alpha: float = 0.1,
         prepare: Callable[[str], str] = normalize,
+        featurize: Callable[[str], set[str]] | None = None,
     ) -> None:
+        """``featurize`` (question -> its features) replaces ``prepare`` and :func:`features`
+        when given, so models trained on the same questions compute them once."""
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         vocabulary: set[str] = set()
+        of = featurize or (lambda question: features(prepare(question)))
         for topic, questions in examples.items():
             for question in questions:
-                found = features(prepare(question))
+                found = of(question)
                 if found:
                     counts[topic].update(found)
                     vocabulary |= found
@@ -69,10 +73,15 @@ class NaiveBayes:
 
     def log_likelihoods(self, normalized: str) -> dict[str, float]:
         """Topic -> log-likelihood of the question's known features (empty: none known)."""
+        return self.log_likelihoods_counted(normalized)[0]
+
+    def log_likelihoods_counted(self, normalized: str) -> tuple[dict[str, float], int]:
+        """:meth:`log_likelihoods` and how many of the question's features the model knows."""
         columns = [c for c in map(self._columns.get, features(normalized)) if c is not None]
         if not columns:
-            return {}
-        return dict(zip(self._topics, map(math.fsum, zip(*columns, strict=True)), strict=True))
+            return {}, 0
+        sums = map(math.fsum, zip(*columns, strict=True))
+        return dict(zip(self._topics, sums, strict=True)), len(columns)
 
     def probabilities(self, normalized: str, temperature: float = 8.0) -> dict[str, float]:
         """Topic -> probability (sums to 1; empty when no feature was ever seen)."""

@@ -66,7 +66,7 @@ class Match:
     greeting: str | None = None
     learned: tuple[tuple[str, float], ...] = ()  # classifier: (topic, probability), best first
     nearest: tuple[tuple[str, float, str], ...] = ()  # (topic, similarity, closest example)
-    outside: float = 0.0  # the score of "out of scope" (its examples)
+    in_scope: float | None = None  # scope model: mean log-odds in vs out, plus keyword bonus
 
     def others(self, limit: int = 3, floor: float = 0.0) -> list[str]:
         """Other likely topics after the answered one, best first."""
@@ -193,12 +193,20 @@ class Matcher:
             for text, weight in keywords.items():
                 self._add(topic, text, weight, tolerant=True)
         # Markers and greetings match exactly: 交材 sounds like 教材, 挤进 like 基金.
+        self._markers: list[str] = []
         for text in out_of_scope:
             self._add(_OUT, text, 0.0, tolerant=False)
+            self._markers.extend(n for n in (self.prepare(text),) if n)
         self._in_scope = [n for n in (self.prepare(t) for t in in_scope) if n]
         for kind, words in (greetings or {}).items():
             for text in words:
                 self._add(_GREETING + kind, text, 0.0, tolerant=False)
+
+    def vetoed(self, question: str) -> bool:
+        """True when ``question`` names something out of scope (another exam), as :meth:`match`
+        finds it: an out-of-scope marker, and no in-scope marker."""
+        norm = self.prepare(question[:MAX_QUESTION_CHARS])
+        return any(m in norm for m in self._markers) and not any(m in norm for m in self._in_scope)
 
     def _add(self, topic: str, text: str, weight: float, *, tolerant: bool) -> None:
         norm = self.prepare(text)
