@@ -3,8 +3,9 @@
 questions_dev.yaml and questions_test.yaml were used to tune keywords (the "train" sets);
 questions_holdout.yaml was written later by someone who saw neither the keywords nor the
 other sets; questions_holdout2.yaml (418 questions) by someone who saw only the source guide
-and the topic names, before the example bank and the learned matcher existed. Nothing is
-tuned on either (the matcher's weights come from cross-validation on the example bank,
+and the topic names, before the example bank and the learned matcher existed;
+questions_holdout3.yaml (422) the same way, before the scope model and the widened bank.
+Nothing is tuned on them (the matcher's weights come from cross-validation on the example bank,
 bench/crossval.py): their figures are the honest ones (README).
 Thresholds sit a little under what the shipped content reaches, so a content edit that
 makes matching worse fails here.
@@ -28,8 +29,9 @@ DATA = Path(__file__).parent / "data"
 THRESHOLDS = {
     "questions_dev.yaml": (0.95, 0.97, 0.02),
     "questions_test.yaml": (0.92, 0.97, 0.05),
-    "questions_holdout.yaml": (0.92, 0.97, 0.03),
-    "questions_holdout2.yaml": (0.87, 0.95, 0.10),
+    "questions_holdout.yaml": (0.93, 0.95, 0.03),
+    "questions_holdout2.yaml": (0.91, 0.95, 0.03),
+    "questions_holdout3.yaml": (0.90, 0.95, 0.03),
 }
 
 

@@ -48,7 +48,7 @@ async def unanswered_rows(app: App) -> list[tuple[int, str]]:
 async def test_unanswered_shows_each_question_with_topic_buttons(app: App) -> None:
     for _ in range(2):
         await app.conversation.text(QUESTION, USER)
-    await app.conversation.text("要带哪些东西", USER)
+    await app.conversation.text("带啥东西", USER)  # prepare or audit? "did you mean"
     reply = await app.conversation.command("unanswered", ADMIN)
     assert reply is not None
     header, *items = texts(reply)

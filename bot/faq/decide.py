@@ -5,8 +5,8 @@ Two questions are decided apart, because they fail in different ways:
 * **which topic?** Each topic's score is its keywords (``matcher.py``, capped at
   ``keyword_cap`` and scaled to 1, so one certain phrase counts fully) plus
   ``learned_weight`` times the topic classifier's probability (``learned.py``, naive Bayes
-  over the topics' examples only). The best topic must be *clear*: at least ``clear`` of the
-  highest possible score.
+  over the topics' examples only). The best topic must be *clear*: ahead of the next one by
+  at least ``clear`` of the highest possible score (otherwise the question is ambiguous).
 * **is it about this exam at all?** A second naive Bayes model weighs every in-scope example
   against the out-of-scope ones (other exams, weather, chit-chat, near misses). Its mean
   log-odds per known feature (so long and short questions compare) plus ``keyword_bonus``
@@ -42,7 +42,7 @@ class Weights:
     temperature: float = 2.0  # flattens the topic model's log-odds into probabilities
     learned_weight: float = 2.0
     keyword_cap: float = 1.0  # keyword score that counts as certain
-    clear: float = 0.5  # the best topic's share of the maximum needed to answer
+    clear: float = 0.2  # the best topic's lead over the next, as a share of the maximum
     gate: float = 0.0  # in-scope mean log-odds (plus keyword_bonus) needed to answer
     keyword_bonus: float = 0.5
     topic_bonus: float = 1.0  # times the best topic's share of the maximum, added to the scope
@@ -106,7 +106,8 @@ def verdict(evidence: Evidence, vetoed: bool, w: Weights, tiebreak: Mapping[str,
         return Verdict(None, offered)
     best = order[0]
     share = scores[best] / w.maximum
-    if scope + w.topic_bonus * share >= w.gate and share >= w.clear:
+    lead = share - (scores[order[1]] / w.maximum if len(order) > 1 else 0.0)
+    if scope + w.topic_bonus * share >= w.gate and lead >= w.clear:
         return Verdict(best, offered)
     return Verdict(None, offered)
 
