@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from bot.calendar.links import FEED_DIR
 from bot.channels.wechat.config import WeChatSettings
 from bot.config import Settings
 from tests.conftest import ROOT
@@ -249,6 +250,7 @@ def test_nginx_routes_the_paths_and_ports_compose_serves() -> None:
 
     routes = {urlsplit(webhook_url()).path: ("python -m bot run", "BOT_WEBHOOK_PORT")}
     routes[WeChatSettings.model_fields["path"].default] = ("python -m bot wechat", "WECHAT_PORT")
+    routes[FEED_DIR] = ("python -m bot run", "BOT_CALENDAR_PORT")  # the links of /ics
     for path, (cmd, port_setting) in routes.items():
         name, service = service_running(cmd)
         upstream = upstream_of(f"{name}:{environment(service)[port_setting]}")
