@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -28,6 +29,9 @@ from bot.content import ContentError, ContentStore, load_content
 from bot.content.loader import OUT_OF_SCOPE_KEY
 from bot.faq.examples import OUT_OF_SCOPE, ranked
 from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from bot.channels.wechat.config import WeChatSettings
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 
@@ -174,7 +178,6 @@ def cmd_migrate_db(source: str, destination: str, *, force: bool) -> int:
 def cmd_wechat(*, menu_only: bool) -> int:
     """Serve the WeChat Official Account callback, or print its custom menu JSON."""
     from bot.app import until_signal
-    from bot.channels.wechat.config import WeChatSettings
     from bot.channels.wechat.runtime import menu_json, serve
 
     loaded = _load()
@@ -184,11 +187,8 @@ def cmd_wechat(*, menu_only: bool) -> int:
     if menu_only:
         print(json.dumps(menu_json(store), ensure_ascii=False, indent=2))
         return EXIT_OK
-    try:
-        wechat = WeChatSettings()
-    except ValidationError as exc:
-        for err in exc.errors():
-            print(f"error: WECHAT_{str(err['loc'][0]).upper()}: {err['msg']}", file=sys.stderr)
+    wechat = _wechat_settings()
+    if wechat is None:
         return EXIT_USAGE
     if wechat.token is None:
         print(
@@ -206,10 +206,21 @@ def cmd_wechat(*, menu_only: bool) -> int:
     return EXIT_OK
 
 
+def _wechat_settings() -> WeChatSettings | None:
+    """WECHAT_* settings, or None after printing what is wrong with them."""
+    from bot.channels.wechat.config import WeChatSettings
+
+    try:
+        return WeChatSettings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"error: WECHAT_{str(err['loc'][0]).upper()}: {err['msg']}", file=sys.stderr)
+        return None
+
+
 def cmd_wechat_qr(payload: str) -> int:
     """Print the image address of a permanent WeChat QR code that opens ``payload``."""
     from bot.app import utc_now
-    from bot.channels.wechat.config import WeChatSettings
     from bot.channels.wechat.qr import QrError, permanent_qr
     from bot.sharing import Sharing
     from bot.storage import Database
@@ -222,11 +233,8 @@ def cmd_wechat_qr(payload: str) -> int:
     if payload not in payloads:
         print(f"error: unknown topic {payload!r}; one of: {', '.join(payloads)}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        wechat = WeChatSettings()
-    except ValidationError as exc:
-        for err in exc.errors():
-            print(f"error: WECHAT_{str(err['loc'][0]).upper()}: {err['msg']}", file=sys.stderr)
+    wechat = _wechat_settings()
+    if wechat is None:
         return EXIT_USAGE
     if not (wechat.app_id and wechat.app_secret):
         print("wechat-qr needs WECHAT_APP_ID and WECHAT_APP_SECRET.", file=sys.stderr)

@@ -19,7 +19,7 @@ from bot.channels.telegram.profile import profile_texts
 from tests.botproc import ROOT, BotProcess, bot_env
 from tests.conftest import shipped_content
 from tests.standin import StandinServer
-from tests.test_wechat import APP_ID, running_callback, xml_event
+from tests.test_wechat import APP_ID, running_callback, serving, xml_event
 
 USER = 5151
 TICKET = "gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIE=="
@@ -93,13 +93,8 @@ async def wechat_qr_api() -> AsyncIterator[tuple[WeChatQrApi, int]]:
     app = web.Application()
     app.router.add_get("/cgi-bin/token", api.token)
     app.router.add_post("/cgi-bin/qrcode/create", api.create)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield api, runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
+    async with serving(app) as port:
+        yield api, port
 
 
 async def _wechat_qr(tmp_path: Path, port: int, topic: str) -> tuple[int, str, str]:

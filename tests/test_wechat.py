@@ -272,19 +272,26 @@ class WeChatApi:
 
 
 @contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[int]:
+    """Serve a stand-in web app on 127.0.0.1 and yield its port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
 async def wechat_api() -> AsyncIterator[tuple[WeChatApi, int]]:
     api = WeChatApi()
     app = web.Application()
     app.router.add_get("/cgi-bin/token", api.token)
     app.router.add_post("/cgi-bin/message/custom/send", api.send)
     app.router.add_post("/cgi-bin/message/template/subscribe", api.send)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield api, runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
+    async with serving(app) as port:
+        yield api, port
 
 
 async def test_reminder_reaches_a_wechat_user_within_48_hours(tmp_path: Path) -> None:

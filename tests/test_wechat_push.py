@@ -28,7 +28,7 @@ from bot.core.text import markup
 from bot.delivery import Outcome, Priority
 from bot.reminders.dispatcher import Dispatcher
 from bot.storage import AccessTokenRepo, BroadcastRepo, Database, ReminderRepo, WeChatUserRepo
-from tests.test_wechat import APP_ID, OPENID
+from tests.test_wechat import APP_ID, OPENID, serving
 from tests.test_wechat_security import Clock
 
 SECRET = "app-secret-do-not-log"
@@ -69,22 +69,19 @@ async def fake_wechat() -> AsyncIterator[tuple[FakeWeChat, WeChatSettings]]:
     app.router.add_get("/cgi-bin/token", api.token)
     app.router.add_post("/cgi-bin/message/custom/send", api.send)
     app.router.add_post("/cgi-bin/message/template/subscribe", api.send)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    settings = WeChatSettings(
-        token="callback-token",
-        app_id=APP_ID,
-        app_secret=SECRET,
-        push="customer_service",
-        api_base_url=f"http://127.0.0.1:{runner.addresses[0][1]}/cgi-bin/",
-        subscribe_template_id="TPL-1",
-        subscribe_redirect_url="https://bot.example/wechat/subscribed",
-    )
-    try:
-        yield api, settings
-    finally:
-        await runner.cleanup()
+    async with serving(app) as port:
+        yield (
+            api,
+            WeChatSettings(
+                token="callback-token",
+                app_id=APP_ID,
+                app_secret=SECRET,
+                push="customer_service",
+                api_base_url=f"http://127.0.0.1:{port}/cgi-bin/",
+                subscribe_template_id="TPL-1",
+                subscribe_redirect_url="https://bot.example/wechat/subscribed",
+            ),
+        )
 
 
 def sender_for(
