@@ -156,3 +156,13 @@ def test_a_synonym_under_two_words_is_refused(content_copy: Path) -> None:
     path.write_text(path.read_text("utf-8") + "  网络: [网址]\n", "utf-8")
     found = problems_of(content_copy)
     assert any(p.startswith("faq.yaml:") and "also under 官网" in p for p in found), found
+
+
+def test_a_topic_example_with_an_out_of_scope_word_is_refused(content_copy: Path) -> None:
+    """The bot would refuse the very question it learns from (faq.yaml out_of_scope)."""
+    path = content_copy / "examples.yaml"
+    example = "certificate:\n  - 证书能用淘宝寄吗\n"
+    text = path.read_text("utf-8").replace("certificate:\n", example, 1)
+    path.write_text(text, "utf-8")
+    found = problems_of(content_copy)
+    assert any(p.startswith("examples.yaml:") and "'淘宝'" in p for p in found), found

@@ -211,8 +211,13 @@ def check_examples(
     known: set[str],
     src: SourceFile,
     problems: list[Problem],
+    markers: tuple[Sequence[str], Sequence[str]] = ((), ()),
 ) -> None:
-    """Every key names a topic, a feature or out_of_scope; no question is under two keys."""
+    """Every key names a topic, a feature or out_of_scope; no question is under two keys; no
+    topic's question contains an out-of-scope word (faq.yaml ``out_of_scope``, unless an
+    ``in_scope`` word is there too): the bot would refuse the very question it learns from."""
+    outside = [n for n in map(normalize, markers[0]) if n]
+    inside = [n for n in map(normalize, markers[1]) if n]
     seen: dict[str, str] = {}
     for key, questions in examples.items():
         if key not in known:
@@ -229,6 +234,10 @@ def check_examples(
                 problems.append(
                     src.problem((key, i), f"{key}[{i}]: the same question is under {other}")
                 )
+            refused = next((m for m in outside if m in norm), None)
+            if key != "out_of_scope" and refused and not any(m in norm for m in inside):
+                why = f"{key}[{i}]: contains the out-of-scope word {refused!r} (faq.yaml)"
+                problems.append(src.problem((key, i), why))
 
 
 def check_profile(share: Mapping[str, str], src: SourceFile, problems: list[Problem]) -> None:

@@ -190,9 +190,10 @@ def _build(
 
 
 def _examples(
-    directory: Path, topic_ids: set[str], problems: list[Problem]
+    directory: Path, topic_ids: set[str], faq: FaqFile, problems: list[Problem]
 ) -> dict[str, tuple[str, ...]]:
-    """examples.yaml if present, checked: known ids, no question under two topics."""
+    """examples.yaml if present, checked: known ids, no question under two topics, no topic's
+    question that faq.yaml's out-of-scope words would refuse."""
     if not (directory / EXAMPLES_FILE).exists():
         return {}
     src, found = read_yaml(directory / EXAMPLES_FILE, EXAMPLES_FILE)
@@ -201,7 +202,7 @@ def _examples(
     if parsed is None or src is None:
         return {}
     known = topic_ids | set(FEATURE_IDS) | {OUT_OF_SCOPE_KEY}
-    check_examples(parsed.root, known, src, problems)
+    check_examples(parsed.root, known, src, problems, (faq.out_of_scope, faq.in_scope))
     return {topic: tuple(questions) for topic, questions in parsed.root.items()}
 
 
@@ -254,7 +255,7 @@ def load_content(directory: Path, channels: Sequence[Capabilities]) -> Content:
     if guide and guide_src and ui and ui_src and settings and faq and holidays is not None:
         content = _build(guide, guide_src, ui, ui_src, settings, faq, problems, channels)
         content = replace(content, holidays=holidays)
-        examples = _examples(directory, set(guide.topics), problems)
+        examples = _examples(directory, set(guide.topics), faq, problems)
         content = replace(content, examples=examples, watch=_watch(directory, problems))
         if not problems:
             return content

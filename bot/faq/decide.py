@@ -14,10 +14,10 @@ Two questions are decided apart, because they fail in different ways:
 
 A clear topic that passes the gate is answered. Otherwise the topics above ``suggest`` of
 the maximum are offered as "did you mean", unless the question reads as out of scope (below
-``decline``): then the honest "not covered". A question asked exactly like an example
-(normalised) gets that example's topic. Every number comes from ``faq.yaml`` (``learned``),
-chosen by cross-validation on the example bank (``bench/crossval.py``), never on an
-evaluation set.
+``decline``) and no keyword matched: then the honest "not covered". A question asked exactly
+like an example (normalised) gets that example's topic. Every number comes from ``faq.yaml``
+(``learned``), chosen by cross-validation on the example bank (``bench/crossval.py``), never
+on an evaluation set.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class Evidence:
     scores: dict[str, float]  # topic -> keywords + learned_weight * probability
     probabilities: dict[str, float]  # the topic model alone
     scope: float | None  # in-scope mean log-odds plus the keyword bonus; None: nothing known
+    keyword: bool = False  # a topic's keyword matched: never "not covered" without buttons
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def weigh(
         scope = (scope_logs[IN] - scope_logs[OUT]) / known
     if keywords:
         scope = (scope or 0.0) + w.keyword_bonus
-    return Evidence(dict(scores), probabilities, scope)
+    return Evidence(dict(scores), probabilities, scope, keyword=bool(keywords))
 
 
 def verdict(evidence: Evidence, vetoed: bool, w: Weights, tiebreak: Mapping[str, float]) -> Verdict:
@@ -100,7 +101,7 @@ def verdict(evidence: Evidence, vetoed: bool, w: Weights, tiebreak: Mapping[str,
     scope = evidence.scope if evidence.scope is not None else float("-inf")
     floor = w.suggest * w.maximum
     offered = tuple((t, round(scores[t], 3)) for t in order if scores[t] >= floor)
-    if scope < w.decline:
+    if scope < w.decline and not evidence.keyword:
         offered = ()
     if vetoed or not order:
         return Verdict(None, offered)
