@@ -1,11 +1,12 @@
 """End to end: two replicas in webhook mode behind a load balancer, one PostgreSQL, the Bot API
 stand-in with Telegram's flood limits and a 50 ms round trip.
 
-Updates spread over both replicas; an admin's broadcast to 2,000 chats and 200 reminders due
+Updates spread over both replicas; an admin's broadcast to 1,000 chats and 100 reminders due
 in the same minute run on both at once under one send budget; one replica is killed with
 SIGKILL midway. Every chat gets the broadcast and every reminder arrives, at most the killed
-replica's in-flight window twice, and the stand-in never answers 429. The same scenario with
-figures (throughput, failover time) is bench/replicas.py.
+replica's in-flight window twice, and the stand-in never answers 429. The same scenario at
+2,000 chats, with figures (throughput, failover time), is bench/replicas.py; this smaller one
+keeps the suite within its time.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from tests.standin import Call, StandinServer
 from tests.test_e2e_broadcast import last_button
 
 ADMIN = 999
-USERS = range(710_000, 711_980)
+USERS = range(710_000, 710_980)
 GROUPS = range(-1_000_710_000, -1_000_710_020)
-CHATS = set(USERS) | set(GROUPS)  # 2,000
-REMINDED = range(720_000, 720_200)  # 200 users with a reminder due in the same minute
+CHATS = set(USERS) | set(GROUPS)  # 1,000
+REMINDED = range(720_000, 720_100)  # 100 users with a reminder due in the same minute
 WRITERS = range(730_000, 730_060)  # users who write while it all runs
 TEXT = "📢 2026年成绩已发布，复核申请时间以官方通知为准。"
 LATENCY = 0.05
@@ -97,7 +98,7 @@ async def test_two_webhook_replicas_share_the_work_and_survive_kill_9(
     tmp_path: Path, pg_server: PgServer
 ) -> None:
     url = await pg_server.create_database()
-    due = datetime.now(UTC) + timedelta(seconds=45)
+    due = datetime.now(UTC) + timedelta(seconds=25)  # due while the broadcast runs
     await seed(url, due)
     ports = [free_port(), free_port()]
     watch = Watch()
