@@ -37,7 +37,16 @@ if str(ROOT) not in sys.path:
 from bot.channels import CHANNELS  # noqa: E402
 from bot.content.loader import OUT_OF_SCOPE_KEY, load_content  # noqa: E402
 from bot.content.store import keyword_matcher  # noqa: E402
-from bot.faq.decide import Evidence, Weights, scope_bank, verdict, weigh  # noqa: E402
+from bot.faq.decide import (  # noqa: E402
+    Evidence,
+    Weights,
+    clear_answer,
+    keyword_weights,
+    ranking,
+    scope_bank,
+    verdict,
+    weigh,
+)
 from bot.faq.examples import OUT_OF_SCOPE  # noqa: E402
 from bot.faq.learned import NaiveBayes  # noqa: E402
 from bot.faq.matcher import Matcher  # noqa: E402
@@ -108,14 +117,11 @@ def evidence(matcher: Matcher, parts: list[list[tuple[str, str]]]) -> list[Row]:
         for topic, q in held_out:
             found = matcher.match(q)
             norm = found.normalized
-            tiebreak: dict[str, float] = defaultdict(float)
-            for hit in found.hits:
-                tiebreak[hit.topic] += hit.weight
             rows.append(
                 Row(
                     topic,
                     dict(found.candidates),
-                    dict(tiebreak),
+                    keyword_weights(found.hits),
                     found.kind == "out_of_scope",
                     {a: m.log_likelihoods(norm) for a, m in topic_models.items()},
                     {a: m.log_likelihoods_counted(norm) for a, m in scope_models.items()},
@@ -161,14 +167,9 @@ def best_gate(rows: Sequence[Row], w: Weights, max_false: float) -> tuple[float,
         is_out = row.expected == OUT_OF_SCOPE
         inside += not is_out
         outside += is_out
-        if row.vetoed or ev.scope is None or not ev.scores:
-            continue
-        best = max(ev.scores, key=lambda t: (ev.scores[t], row.tiebreak.get(t, 0.0)))
-        share = ev.scores[best] / w.maximum
-        runner_up = max((v for t, v in ev.scores.items() if t != best), default=0.0)
-        if share - runner_up / w.maximum < w.clear:
-            continue
-        points.append((ev.scope + w.topic_bonus * share, is_out, best == row.expected))
+        answer = None if row.vetoed else clear_answer(ev, ranking(ev, row.tiebreak), w)
+        if answer is not None:  # answered once its value reaches the gate
+            points.append((answer[1], is_out, answer[0] == row.expected))
     points.sort(key=lambda p: -p[0])
     right = false = wrong = 0
     found: tuple[float, float] | None = None

@@ -23,12 +23,12 @@ on an evaluation set.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.faq.examples import OUT_OF_SCOPE, ExampleIndex
 from bot.faq.learned import NaiveBayes, features, soften
-from bot.faq.matcher import COMMAND_SCORE, Kind, Match, Matcher
+from bot.faq.matcher import COMMAND_SCORE, Hit, Kind, Match, Matcher
 
 IN, OUT = "in", "out"
 """The scope model's two classes."""
@@ -94,22 +94,46 @@ def weigh(
     return Evidence(dict(scores), probabilities, scope, keyword=bool(keywords))
 
 
+def keyword_weights(hits: Iterable[Hit]) -> dict[str, float]:
+    """Each topic's matched keyword weight: ties between topics go to more of it."""
+    weights: dict[str, float] = defaultdict(float)
+    for hit in hits:
+        weights[hit.topic] += hit.weight
+    return dict(weights)
+
+
+def ranking(evidence: Evidence, tiebreak: Mapping[str, float]) -> list[str]:
+    """Topics, best first (ties: more keyword weight, then the id)."""
+    scores = evidence.scores
+    return sorted(scores, key=lambda t: (-scores[t], -tiebreak.get(t, 0.0), t))
+
+
+def clear_answer(evidence: Evidence, order: Sequence[str], w: Weights) -> tuple[str, float] | None:
+    """The best topic when it leads the next by ``clear``, with the value ``gate`` is compared
+    against (in-scope evidence plus ``topic_bonus`` times its share); None when no topic is
+    clear or nothing about the question is known."""
+    if not order or evidence.scope is None:
+        return None
+    scores = evidence.scores
+    share = scores[order[0]] / w.maximum
+    lead = share - (scores[order[1]] / w.maximum if len(order) > 1 else 0.0)
+    if lead < w.clear:
+        return None
+    return order[0], evidence.scope + w.topic_bonus * share
+
+
 def verdict(evidence: Evidence, vetoed: bool, w: Weights, tiebreak: Mapping[str, float]) -> Verdict:
     """Answer, offer or decline (the rule in this module's docstring)."""
     scores = evidence.scores
-    order = sorted(scores, key=lambda t: (-scores[t], -tiebreak.get(t, 0.0), t))
+    order = ranking(evidence, tiebreak)
     scope = evidence.scope if evidence.scope is not None else float("-inf")
     floor = w.suggest * w.maximum
     offered = tuple((t, round(scores[t], 3)) for t in order if scores[t] >= floor)
     if scope < w.decline and not evidence.keyword:
         offered = ()
-    if vetoed or not order:
-        return Verdict(None, offered)
-    best = order[0]
-    share = scores[best] / w.maximum
-    lead = share - (scores[order[1]] / w.maximum if len(order) > 1 else 0.0)
-    if scope + w.topic_bonus * share >= w.gate and lead >= w.clear:
-        return Verdict(best, offered)
+    answer = None if vetoed else clear_answer(evidence, order, w)
+    if answer is not None and answer[1] >= w.gate:
+        return Verdict(answer[0], offered)
     return Verdict(None, offered)
 
 
@@ -179,10 +203,7 @@ class Judge:
         evidence = weigh(
             dict(found.candidates), self.classifier.log_likelihoods(norm), scope_logs, seen, w
         )
-        exact: dict[str, float] = defaultdict(float)
-        for hit in found.hits:
-            exact[hit.topic] += hit.weight
-        decided = verdict(evidence, found.kind == "out_of_scope", w, exact)
+        decided = verdict(evidence, found.kind == "out_of_scope", w, keyword_weights(found.hits))
         learned = sorted(evidence.probabilities.items(), key=lambda i: -i[1])[:5]
         explained = replace(
             found,

@@ -206,7 +206,11 @@ class Matcher:
         """True when ``question`` names something out of scope (another exam), as :meth:`match`
         finds it: an out-of-scope marker, and no in-scope marker."""
         norm = self.prepare(question[:MAX_QUESTION_CHARS])
-        return any(m in norm for m in self._markers) and not any(m in norm for m in self._in_scope)
+        return any(m in norm for m in self._markers) and not self._names_this_exam(norm)
+
+    def _names_this_exam(self, norm: str) -> bool:
+        """An in-scope marker (二造, ...) overrides the out-of-scope ones."""
+        return any(marker in norm for marker in self._in_scope)
 
     def _add(self, topic: str, text: str, weight: float, *, tolerant: bool) -> None:
         norm = self.prepare(text)
@@ -292,7 +296,7 @@ class Matcher:
         order = sorted(scores, key=lambda t: (-round(scores[t], 6), -exact[t], t))
         ranked = tuple((t, round(scores[t], 3)) for t in order)
         best, score = ranked[0] if ranked else (None, 0.0)
-        if out_of_scope and not any(marker in norm for marker in self._in_scope):
+        if out_of_scope and not self._names_this_exam(norm):
             return Match(question, norm, "out_of_scope", None, score, ranked, tuple(hits))
         # The answer needs keyword evidence of its own (half the bar) besides text similarity.
         if (
